@@ -1,0 +1,12 @@
+from typing import Any
+
+from django.http import HttpRequest
+
+from partnerwell.core.access import visible_partnerships
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """The signed-in person's partnerships, for the header navigation."""
+    if not request.user.is_authenticated:
+        return {}
+    return {"nav_partnerships": visible_partnerships(request.user).only("pk", "name")[:12]}

@@ -1,0 +1,61 @@
+"""Member list exports as rows, written to CSV or XLSX by the view."""
+
+from __future__ import annotations
+
+import io
+
+from django.db.models.functions import Lower
+from openpyxl import Workbook
+
+from partnerwell.core.models import Membership, Partnership
+
+HEADER = [
+    "organisation", "sector", "name", "email", "role", "side", "decision-maker",
+    "deputy for", "responsibilities", "start date", "end date",
+]
+
+
+def safe_cell(value: str) -> str:
+    """Stop spreadsheet programs from running a cell as a formula."""
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+def member_rows(partnership: Partnership) -> tuple[list[str], list[list[str]]]:
+    memberships = (
+        Membership.objects.filter(partnership=partnership)
+        .select_related("person", "organisation", "side", "deputy_for__person")
+        .order_by(Lower("organisation__name"), "person__name")
+    )
+    rows = [
+        [
+            safe_cell(str(value))
+            for value in (
+                m.organisation.name,
+                m.organisation.get_sector_display(),
+                m.person.name,
+                m.person.email,
+                m.get_role_display(),
+                m.side.name if m.side else "",
+                "yes" if m.decision_maker else "no",
+                m.deputy_for.person.name if m.deputy_for else "",
+                ", ".join(m.responsibilities),
+                m.start_date.isoformat() if m.start_date else "",
+                m.end_date.isoformat() if m.end_date else "",
+            )
+        ]
+        for m in memberships
+    ]
+    return HEADER, rows
+
+
+def write_xlsx(title: str, header: list[str], rows: list[list[str]]) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title)
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

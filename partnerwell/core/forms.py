@@ -1,0 +1,322 @@
+"""Forms for partnerships, organisations, members, terms and imports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms_gds.helper import FormHelper
+from crispy_forms_gds.layout import Size
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm
+from django.db.models.functions import Lower
+
+from partnerwell.core.models import (
+    Membership,
+    Organisation,
+    Partnership,
+    PartnershipType,
+    Role,
+    Sector,
+    User,
+)
+from partnerwell.core.tasks import send_password_reset
+
+
+class GDSForm(forms.Form):
+    """A form rendered with GOV.UK markup; the page draws the error summary and button."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper(self)
+        self.helper.form_tag = False
+        self.helper.label_size = Size.SMALL
+        self.helper.legend_size = Size.SMALL
+
+
+class GDSModelForm(forms.ModelForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper(self)
+        self.helper.form_tag = False
+        self.helper.label_size = Size.SMALL
+        self.helper.legend_size = Size.SMALL
+
+
+SIDE_CHOICES = [
+    ("none", "No sides"),
+    ("management_staff", "Management side and staff side"),
+    ("custom", "Other sides (name them below)"),
+]
+
+
+def _side_names(choice: str, custom: str) -> list[str]:
+    if choice == "management_staff":
+        return ["Management side", "Staff side"]
+    if choice == "custom":
+        return [n.strip() for n in custom.split(",") if n.strip()]
+    return []
+
+
+class PartnershipForm(GDSModelForm):
+    sides_choice = forms.ChoiceField(
+        label="Does the partnership have sides?",
+        choices=SIDE_CHOICES,
+        initial="none",
+        widget=forms.RadioSelect,
+        help_text="A partnership forum usually has a management side and a staff side.",
+    )
+    custom_sides = forms.CharField(
+        label="Names of the sides",
+        required=False,
+        help_text="Separate the names with commas, for example: Employers, Unions.",
+    )
+
+    class Meta:
+        model = Partnership
+        fields = ["name", "kind", "area", "purpose", "vision", "parent"]
+        widgets = {
+            "purpose": forms.Textarea(attrs={"rows": 3}),
+            "vision": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args: Any, user: User, parents: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = parents
+        self.fields["parent"].label = "Parent partnership (optional)"
+        self.fields["parent"].empty_label = "None"
+        if self.instance.pk:
+            self.fields["parent"].queryset = parents.exclude(pk=self.instance.pk)
+            names = [s.name for s in self.instance.sides.all()]
+            if [n.lower() for n in names] == ["management side", "staff side"]:
+                self.initial["sides_choice"] = "management_staff"
+            elif names:
+                self.initial["sides_choice"] = "custom"
+                self.initial["custom_sides"] = ", ".join(names)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        choice = data.get("sides_choice", "none")
+        names = _side_names(choice, data.get("custom_sides", ""))
+        if choice == "custom" and len(names) < 2:
+            self.add_error("custom_sides", "Name at least two sides, separated by commas.")
+        if len({n.lower() for n in names}) != len(names):
+            self.add_error("custom_sides", "Each side needs a different name.")
+        data["side_names"] = names
+        return data
+
+
+class NewPartnershipForm(PartnershipForm):
+    organisation = forms.ModelChoiceField(
+        label="Which organisation do you represent on it?",
+        queryset=Organisation.objects.none(),
+        help_text="You become the partnership manager. Add your organisation first if it is not listed.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation.objects.order_by(Lower("name"))
+        self.fields["kind"].initial = PartnershipType.STRATEGIC
+
+
+class OrganisationForm(GDSModelForm):
+    class Meta:
+        model = Organisation
+        fields = ["name", "sector", "website"]
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        clash = Organisation.objects.filter(name__iexact=name).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError(
+                f"{clash.get().name} is already in the directory; use that one."
+            )
+        return name
+
+
+def _responsibility_list(raw: str) -> list[str]:
+    seen: dict[str, str] = {}
+    for item in raw.split(","):
+        label = item.strip()
+        if label and label.lower() not in seen:
+            seen[label.lower()] = label[:80]
+    return list(seen.values())
+
+
+class MembershipFieldsMixin(forms.ModelForm):
+    responsibilities_text = forms.CharField(
+        label="Named responsibilities (optional)",
+        required=False,
+        help_text="Separate them with commas, for example: media liaison, safeguarding lead.",
+    )
+
+    def _setup(self, partnership: Partnership) -> None:
+        self.partnership = partnership
+        self.fields["organisation"].queryset = Organisation.objects.order_by(Lower("name"))
+        sides = partnership.sides.all()
+        if sides:
+            self.fields["side"].queryset = sides
+            self.fields["side"].required = True
+            self.fields["side"].empty_label = None
+            self.fields["side"].widget = forms.RadioSelect(choices=self.fields["side"].choices)
+        else:
+            del self.fields["side"]
+        deputies_for = (
+            Membership.objects.current()
+            .filter(partnership=partnership)
+            .exclude(role=Role.DEPUTY)
+            .select_related("person", "organisation")
+        )
+        if self.instance.pk:
+            deputies_for = deputies_for.exclude(pk=self.instance.pk)
+        self.fields["deputy_for"].queryset = deputies_for
+        self.fields["deputy_for"].label = "Deputy for (only for deputies)"
+        self.fields["deputy_for"].label_from_instance = (
+            lambda m: f"{m.person.name} ({m.organisation.name})"
+        )
+        self.fields["decision_maker"].label = "Can take decisions for their organisation on the spot"
+        self.fields["start_date"].widget = forms.DateInput(attrs={"type": "date"})
+        self.fields["end_date"].widget = forms.DateInput(attrs={"type": "date"})
+        if self.instance.pk:
+            self.initial["responsibilities_text"] = ", ".join(self.instance.responsibilities)
+
+    def clean_responsibilities_text(self) -> list[str]:
+        return _responsibility_list(self.cleaned_data.get("responsibilities_text", ""))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        self.instance.partnership = self.partnership
+        return data
+
+
+class AddMemberForm(MembershipFieldsMixin, GDSModelForm):
+    email = forms.EmailField(label="Email address")
+    name = forms.CharField(label="Full name", max_length=200)
+
+    class Meta:
+        model = Membership
+        fields = [
+            "organisation", "role", "side", "deputy_for", "decision_maker",
+            "start_date", "end_date",
+        ]
+
+    field_order = [
+        "name", "email", "organisation", "role", "side", "deputy_for",
+        "decision_maker", "responsibilities_text", "start_date", "end_date",
+    ]
+
+    def __init__(self, *args: Any, partnership: Partnership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._setup(partnership)
+        self.order_fields(self.field_order)
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        already = Membership.objects.filter(
+            partnership=self.partnership, person__email__iexact=email
+        ).exists()
+        if already:
+            raise forms.ValidationError(f"{email} is already a member of this partnership.")
+        return email
+
+
+class EditMemberForm(MembershipFieldsMixin, GDSModelForm):
+    class Meta:
+        model = Membership
+        fields = [
+            "organisation", "role", "side", "deputy_for", "decision_maker",
+            "start_date", "end_date",
+        ]
+
+    def __init__(self, *args: Any, partnership: Partnership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._setup(partnership)
+        self.order_fields([*self.Meta.fields[:5], "responsibilities_text", "start_date", "end_date"])
+
+
+class OwnMembershipForm(GDSForm):
+    """What a member may change about their own place on a partnership."""
+
+    responsibilities_text = forms.CharField(
+        label="Your named responsibilities",
+        required=False,
+        help_text="Separate them with commas, for example: media liaison.",
+    )
+
+    def clean_responsibilities_text(self) -> list[str]:
+        return _responsibility_list(self.cleaned_data.get("responsibilities_text", ""))
+
+
+class MyDetailsForm(GDSModelForm):
+    class Meta:
+        model = User
+        fields = ["name"]
+        labels = {"name": "Your full name"}
+
+
+class TermsForm(GDSForm):
+    text = forms.CharField(
+        label="Terms of reference",
+        widget=forms.Textarea(attrs={"rows": 16}),
+        help_text="Write in Markdown: ## for a heading, - for a list item, **bold**.",
+    )
+    adopted_on = forms.DateField(
+        label="Date adopted", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    next_review_on = forms.DateField(
+        label="Date of next review", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        adopted, review = data.get("adopted_on"), data.get("next_review_on")
+        if adopted and review and review <= adopted:
+            self.add_error("next_review_on", "The next review must come after the date adopted.")
+        return data
+
+
+class ImportForm(GDSForm):
+    file = forms.FileField(
+        label="Member list (CSV or XLSX)",
+        help_text=(
+            "Columns: organisation, sector, name, email, role, side, decision-maker. "
+            "The first row holds the column names."
+        ),
+    )
+    invite = forms.BooleanField(
+        label="Email an invitation to people who have no account yet",
+        required=False,
+        initial=True,
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        limit = settings.IMPORT_MAX_MB * 1024 * 1024
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is larger than {settings.IMPORT_MAX_MB} MB; split it into smaller files."
+            )
+        return upload
+
+
+class TokenForm(GDSForm):
+    name = forms.CharField(
+        label="What is this token for?",
+        max_length=100,
+        help_text="For example: monthly report script. Only you can see the name.",
+    )
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Password reset whose email is sent by the task worker, not the request."""
+
+    def get_users(self, email: str) -> Any:
+        # Invited people who never set a password may use this to set one too.
+        return User.objects.filter(email__iexact=email.strip(), is_active=True)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        for user in self.get_users(self.cleaned_data["email"]):
+            send_password_reset.enqueue(user_id=user.pk)
+
+
+SECTOR_FILTER_CHOICES = [("", "All sectors"), *Sector.choices]

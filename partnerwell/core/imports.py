@@ -1,0 +1,258 @@
+"""Reading and checking a member list from a CSV or XLSX file.
+
+Nothing here writes to the database: `read_table` turns the file into rows,
+`check_rows` explains every bad row by its line number. Only a file with no
+errors reaches `services.members_import`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import asdict, dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db.models.functions import Lower
+
+from partnerwell.core.models import Organisation, Partnership, Role, Sector
+
+MAX_ROWS = 20_000
+
+# Accepted spellings of each column heading, after lower-casing and trimming.
+COLUMNS: dict[str, set[str]] = {
+    "organisation": {"organisation", "organization", "org"},
+    "sector": {"sector"},
+    "name": {"name", "full name"},
+    "email": {"email", "email address", "e-mail"},
+    "role": {"role"},
+    "side": {"side"},
+    "decision_maker": {"decision-maker", "decision maker", "decision_maker", "can decide"},
+}
+REQUIRED = ("organisation", "name", "email")
+# Columns our own export adds; a re-imported export skips them.
+IGNORED = {"deputy for", "responsibilities", "start date", "end date"}
+_YES = {"yes", "y", "true", "1"}
+_NO = {"no", "n", "false", "0", ""}
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    line: int
+    organisation: str
+    sector: str
+    name: str
+    email: str
+    role: str
+    side: str
+    decision_maker: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    message: str
+
+
+def read_table(data: bytes, filename: str) -> list[tuple[int, list[str]]]:
+    """Rows of cells with their line numbers (the heading is line 1)."""
+    if not data.strip():
+        raise ImportFileError("The file is empty. Upload a CSV or XLSX file with a heading row.")
+    if data[:4] == b"PK\x03\x04":
+        return _read_xlsx(data)
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        raise ImportFileError("This file is named .xlsx but is not an Excel workbook.")
+    if b"\x00" in data[:4096]:
+        raise ImportFileError(
+            "This file is not a CSV or XLSX file. Save the member list as CSV or XLSX and try again."
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Spreadsheets saved on Windows often use this encoding.
+        text = data.decode("cp1252", errors="replace")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel  # type: ignore[assignment]
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            rows.append((reader.line_num, [cell.strip() for cell in row]))
+            if len(rows) > MAX_ROWS + 1:
+                break
+    except csv.Error as exc:
+        raise ImportFileError(f"The CSV file cannot be read near line {reader.line_num}: {exc}.")
+    return rows
+
+
+def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise ImportFileError("This Excel file cannot be opened; save it again as XLSX.") from exc
+    sheet = workbook.worksheets[0]
+    rows: list[tuple[int, list[str]]] = []
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = ["" if v is None else str(v).strip() for v in values]
+        rows.append((number, cells))
+        if len(rows) > MAX_ROWS + 1:
+            break
+    workbook.close()
+    return rows
+
+
+def _column_map(heading: list[str]) -> tuple[dict[str, int], list[str]]:
+    mapping: dict[str, int] = {}
+    problems: list[str] = []
+    for index, raw in enumerate(heading):
+        title = raw.strip().lower()
+        if not title or title in IGNORED:
+            continue
+        key = next((k for k, names in COLUMNS.items() if title in names), None)
+        if key is None:
+            problems.append(f"the column “{raw}” is not one we know")
+        elif key in mapping:
+            problems.append(f"the column “{raw}” appears twice")
+        else:
+            mapping[key] = index
+    missing = [k for k in REQUIRED if k not in mapping]
+    if missing:
+        problems.append("the columns " + ", ".join(missing) + " are missing")
+    return mapping, problems
+
+
+def _choice(value: str, choices: type[Role] | type[Sector]) -> str | None:
+    wanted = value.strip().lower().replace("-", " ").replace("_", " ")
+    for key, label in choices.choices:
+        if wanted in {key.replace("_", " "), str(label).lower().replace("-", " ")}:
+            return key
+    return None
+
+
+def check_rows(
+    table: list[tuple[int, list[str]]], partnership: Partnership
+) -> tuple[list[MemberRow], list[RowError]]:
+    """Validate every row; returns the good rows and an error per bad row."""
+    if not table:
+        raise ImportFileError("The file is empty. Upload a CSV or XLSX file with a heading row.")
+    mapping, problems = _column_map(table[0][1])
+    if problems:
+        expected = "organisation, sector, name, email, role, side, decision-maker"
+        raise ImportFileError(
+            "The heading row does not fit: " + "; ".join(problems) + f". Use the columns {expected}."
+        )
+    body = [(line, cells) for line, cells in table[1:] if any(cells)]
+    if not body:
+        raise ImportFileError("The file has a heading row but no members under it.")
+    if len(body) > MAX_ROWS:
+        raise ImportFileError(f"The file has more than {MAX_ROWS:,} members; split it into parts.")
+
+    sides = {s.name.lower(): s.name for s in partnership.sides.all()}
+    names = {cells[mapping["organisation"]].lower() for _, cells in body
+             if len(cells) > mapping["organisation"]}
+    known = {
+        o.name.lower(): o
+        for o in Organisation.objects.annotate(lname=Lower("name")).filter(lname__in=names)
+    }
+
+    rows: list[MemberRow] = []
+    errors: list[RowError] = []
+    seen_emails: dict[str, int] = {}
+    new_org_sectors: dict[str, str] = {}
+
+    def cell(cells: list[str], key: str) -> str:
+        index = mapping.get(key)
+        return cells[index].strip() if index is not None and index < len(cells) else ""
+
+    for line, cells in body:
+        reasons: list[str] = []
+        org_name = cell(cells, "organisation")
+        name = cell(cells, "name")
+        email = cell(cells, "email").lower()
+        if not org_name:
+            reasons.append("the organisation is missing")
+        if not name:
+            reasons.append("the name is missing")
+        if not email:
+            reasons.append("the email address is missing")
+        else:
+            try:
+                validate_email(email)
+            except ValidationError:
+                reasons.append(f"“{email}” is not an email address")
+            if email in seen_emails:
+                reasons.append(f"{email} is also on line {seen_emails[email]}")
+            else:
+                seen_emails[email] = line
+
+        sector_raw = cell(cells, "sector")
+        sector = _choice(sector_raw, Sector) if sector_raw else ""
+        if sector_raw and sector is None:
+            reasons.append(f"“{sector_raw}” is not a sector in the list")
+        existing = known.get(org_name.lower()) if org_name else None
+        if existing is not None and sector and sector != existing.sector:
+            reasons.append(
+                f"{existing.name} is recorded as {existing.get_sector_display()}; "
+                "leave the sector blank or use that one"
+            )
+        elif existing is None and org_name:
+            if not sector_raw:
+                reasons.append(f"{org_name} is a new organisation, so give its sector")
+            elif sector:
+                earlier = new_org_sectors.setdefault(org_name.lower(), sector)
+                if earlier != sector:
+                    reasons.append(f"{org_name} is given a different sector on an earlier line")
+
+        role_raw = cell(cells, "role")
+        role = _choice(role_raw, Role) if role_raw else Role.MEMBER
+        if role is None:
+            reasons.append(f"“{role_raw}” is not a role we know")
+        elif role == Role.DEPUTY:
+            reasons.append("deputies are added on the member page, where you name who they stand in for")
+
+        side_raw = cell(cells, "side")
+        side = sides.get(side_raw.lower(), "") if side_raw else ""
+        if sides and not side_raw:
+            reasons.append("this partnership has sides, so give the member's side")
+        elif side_raw and not sides:
+            reasons.append("this partnership has no sides, so leave the side blank")
+        elif side_raw and not side:
+            reasons.append(f"“{side_raw}” is not one of the sides ({', '.join(sides.values())})")
+
+        decides_raw = cell(cells, "decision_maker").lower()
+        if decides_raw not in _YES | _NO:
+            reasons.append(f"decision-maker must be yes or no, not “{decides_raw}”")
+
+        if reasons:
+            errors.append(RowError(line, _sentence(reasons)))
+            continue
+        rows.append(
+            MemberRow(
+                line=line,
+                organisation=existing.name if existing else org_name,
+                sector=existing.sector if existing else (sector or ""),
+                name=name,
+                email=email,
+                role=str(role),
+                side=side,
+                decision_maker=decides_raw in _YES,
+            )
+        )
+    return rows, errors
+
+
+def _sentence(reasons: list[str]) -> str:
+    text = "; ".join(reasons)
+    return text[0].upper() + text[1:] + "."

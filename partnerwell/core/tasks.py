@@ -1,0 +1,59 @@
+"""Emails from core, sent by the task worker and never inside a request."""
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import EmailMessage, get_connection
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django_tasks import task
+
+from partnerwell.core.models import Partnership, User
+
+
+def _link(view_name: str, user: User) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return settings.SITE_URL + reverse(view_name, args=[uid, token])
+
+
+@task()
+def send_invitations(user_ids: list[int], partnership_id: int, invited_by: str) -> int:
+    """Email each new person a link to set their password; returns how many were sent."""
+    partnership = Partnership.objects.get(pk=partnership_id)
+    days = settings.PASSWORD_RESET_TIMEOUT // 86400
+    messages = []
+    for user in User.objects.filter(pk__in=user_ids, is_active=True).iterator():
+        body = render_to_string(
+            "core/email/invitation.txt",
+            {
+                "user": user,
+                "partnership": partnership,
+                "invited_by": invited_by,
+                "link": _link("core-accept-invitation", user),
+                "days": days,
+            },
+        )
+        subject = f"You have been added to {partnership.name} on partnerwell"
+        messages.append(EmailMessage(subject, body, to=[user.email]))
+    if messages:
+        get_connection().send_messages(messages)
+    return len(messages)
+
+
+@task()
+def send_password_reset(user_id: int) -> bool:
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return False
+    body = render_to_string(
+        "core/email/password_reset.txt",
+        {
+            "user": user,
+            "link": _link("password_reset_confirm", user),
+            "hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+        },
+    )
+    EmailMessage("Reset your partnerwell password", body, to=[user.email]).send()
+    return True

@@ -1,0 +1,448 @@
+"""Pages for partnerships, members, organisations, terms of reference and imports."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.db.models.functions import Lower
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from partnerwell.core import access, services
+from partnerwell.core.forms import (
+    SECTOR_FILTER_CHOICES,
+    AddMemberForm,
+    EditMemberForm,
+    ImportForm,
+    MyDetailsForm,
+    NewPartnershipForm,
+    OrganisationForm,
+    OwnMembershipForm,
+    PartnershipForm,
+    TermsForm,
+)
+from partnerwell.core.imports import ImportFileError, MemberRow, check_rows, read_table
+from partnerwell.core.markdown import render_markdown
+from partnerwell.core.models import (
+    Membership,
+    MemberImport,
+    Organisation,
+    Partnership,
+    Role,
+    Sector,
+    User,
+)
+from partnerwell.core.overview import membership_overview
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+@login_required
+def list_partnerships(request: HttpRequest) -> HttpResponse:
+    memberships = (
+        Membership.objects.current()
+        .filter(person=_user(request))
+        .select_related("partnership", "organisation", "side", "partnership__parent")
+        .order_by(Lower("partnership__name"))
+    )
+    counts = dict(
+        Membership.objects.current()
+        .filter(partnership__in=[m.partnership_id for m in memberships])
+        .values_list("partnership")
+        .annotate(n=Count("id"))
+        .values_list("partnership", "n")
+    )
+    context = {"memberships": memberships, "counts": counts}
+    return render(request, "core/list_partnerships.html", context)
+
+
+@login_required
+def create_partnership(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = NewPartnershipForm(
+        request.POST or None, user=user, parents=access.managed_partnerships(user)
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        partnership = services.partnership_create(
+            by=user,
+            name=data["name"],
+            kind=data["kind"],
+            organisation=data["organisation"],
+            purpose=data["purpose"],
+            vision=data["vision"],
+            area=data["area"],
+            parent=data["parent"],
+            sides=data["side_names"],
+        )
+        messages.success(request, f"{partnership.name} has been created. Now add its members.")
+        return redirect("core-view-partnership", partnership.pk)
+    return render(request, "core/partnership_form.html", {"form": form, "creating": True})
+
+
+@login_required
+def view_partnership(request: HttpRequest, partnership_id: int) -> HttpResponse:
+    user = _user(request)
+    partnership = access.get_partnership(user, partnership_id)
+    members = partnership.memberships.current()
+    context = {
+        "partnership": partnership,
+        "can_manage": access.can_manage(user, partnership),
+        "terms": partnership.terms_versions.first(),
+        "sides": list(partnership.sides.all()),
+        "member_count": members.count(),
+        "organisation_count": members.values("organisation").distinct().count(),
+        "decision_maker_count": members.filter(decision_maker=True).count(),
+        "children": access.visible_partnerships(user).filter(parent=partnership),
+        "leads": members.filter(role__in=[Role.CHAIR, Role.CO_CHAIR, Role.VICE_CHAIR, Role.MANAGER])
+        .select_related("person", "organisation", "side")
+        .order_by("role"),
+    }
+    return render(request, "core/view_partnership.html", context)
+
+
+@login_required
+def edit_partnership(request: HttpRequest, partnership_id: int) -> HttpResponse:
+    user = _user(request)
+    partnership = access.get_partnership(user, partnership_id, manage=True)
+    form = PartnershipForm(
+        request.POST or None,
+        instance=partnership,
+        user=user,
+        parents=access.visible_partnerships(user),
+    )
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.save()
+            services.partnership_set_sides(
+                partnership=partnership, names=form.cleaned_data["side_names"]
+            )
+        messages.success(request, "The partnership's details have been saved.")
+        return redirect("core-view-partnership", partnership.pk)
+    return render(
+        request, "core/partnership_form.html", {"form": form, "partnership": partnership}
+    )
+
+
+@login_required
+def list_members(request: HttpRequest, partnership_id: int) -> HttpResponse:
+    user = _user(request)
+    partnership = access.get_partnership(user, partnership_id)
+    context = {
+        "partnership": partnership,
+        "can_manage": access.can_manage(user, partnership),
+        **membership_overview(partnership),
+    }
+    return render(request, "core/list_members.html", context)
+
+
+@login_required
+def add_member(request: HttpRequest, partnership_id: int) -> HttpResponse:
+    user = _user(request)
+    partnership = access.get_partnership(user, partnership_id, manage=True)
+    form = AddMemberForm(request.POST or None, partnership=partnership)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            membership = services.member_add(
+                by=user,
+                partnership=partnership,
+                email=data["email"],
+                name=data["name"],
+                organisation=data["organisation"],
+                role=data["role"],
+                side=data.get("side"),
+                decision_maker=data["decision_maker"],
+                deputy_for=data["deputy_for"],
+                responsibilities=data["responsibilities_text"],
+                start_date=data["start_date"],
+                end_date=data["end_date"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"{membership.person.name} has been added.")
+            return redirect("core-list-members", partnership.pk)
+    return render(request, "core/member_form.html", {"form": form, "partnership": partnership})
+
+
+@login_required
+def edit_member(request: HttpRequest, membership_id: int) -> HttpResponse:
+    user = _user(request)
+    membership, manager = access.get_membership_to_edit(user, membership_id)
+    partnership = membership.partnership
+    form: EditMemberForm | OwnMembershipForm
+    if manager:
+        form = EditMemberForm(request.POST or None, instance=membership, partnership=partnership)
+    else:
+        form = OwnMembershipForm(
+            request.POST or None,
+            initial={"responsibilities_text": ", ".join(membership.responsibilities)},
+        )
+    if request.method == "POST" and form.is_valid():
+        membership.responsibilities = form.cleaned_data["responsibilities_text"]
+        if isinstance(form, EditMemberForm):
+            form.save()
+        else:
+            membership.save(update_fields=["responsibilities"])
+        messages.success(request, "The member's details have been saved.")
+        return redirect("core-view-person", membership.person_id)
+    context = {"form": form, "partnership": partnership, "membership": membership}
+    return render(request, "core/member_form.html", context)
+
+
+@require_POST
+@login_required
+def end_member(request: HttpRequest, membership_id: int) -> HttpResponse:
+    user = _user(request)
+    membership = access.get_membership(user, membership_id)
+    access.get_partnership(user, membership.partnership_id, manage=True)
+    if membership.end_date is None or membership.end_date > timezone.localdate():
+        membership.end_date = timezone.localdate()
+        membership.save(update_fields=["end_date"])
+        messages.success(request, f"{membership.person.name}'s membership has ended today.")
+    return redirect("core-list-members", membership.partnership_id)
+
+
+@login_required
+def view_person(request: HttpRequest, person_id: int) -> HttpResponse:
+    user = _user(request)
+    person = access.get_person(user, person_id)
+    managed = set(access.managed_partnerships(user).values_list("pk", flat=True))
+    memberships = (
+        person.memberships.filter(partnership__in=access.visible_partnerships(user))
+        .select_related("partnership", "organisation", "side", "deputy_for__person")
+        .order_by(Lower("partnership__name"))
+    )
+    context = {"person": person, "memberships": memberships, "managed": managed}
+    return render(request, "core/view_person.html", context)
+
+
+@login_required
+def my_details(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = MyDetailsForm(request.POST or None, instance=user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your details have been saved.")
+        return redirect("core-my-details")
+    return render(request, "core/my_details.html", {"form": form})
+
+
+@login_required
+def list_organisations(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    sector = request.GET.get("sector", "")
+    organisations = Organisation.objects.annotate(
+        partnership_count=Count("memberships__partnership", distinct=True)
+    ).order_by(Lower("name"))
+    if query:
+        organisations = organisations.filter(name__icontains=query)
+    if sector in Sector.values:
+        organisations = organisations.filter(sector=sector)
+    context = {
+        "organisations": organisations,
+        "query": query,
+        "sector": sector,
+        "sector_choices": SECTOR_FILTER_CHOICES,
+        "can_add": access.managed_partnerships(_user(request)).exists(),
+    }
+    return render(request, "core/list_organisations.html", context)
+
+
+@login_required
+def create_organisation(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not (user.is_superuser or access.managed_partnerships(user).exists()):
+        messages.error(request, "Only partnership managers and chairs can add organisations.")
+        return redirect("core-list-organisations")
+    form = OrganisationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        organisation = form.save()
+        messages.success(request, f"{organisation.name} has been added to the directory.")
+        next_url = request.GET.get("next", "")
+        if next_url.startswith("/") and not next_url.startswith("//"):
+            return redirect(next_url)
+        return redirect("core-view-organisation", organisation.pk)
+    return render(request, "core/organisation_form.html", {"form": form})
+
+
+@login_required
+def view_organisation(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    user = _user(request)
+    organisation = access.get_organisation(user, organisation_id)
+    visible = access.visible_partnerships(user)
+    memberships = (
+        organisation.memberships.current()
+        .filter(partnership__in=visible)
+        .select_related("partnership", "person", "side")
+        .order_by(Lower("partnership__name"), "person__name")
+    )
+    context = {
+        "organisation": organisation,
+        "memberships": memberships,
+        "can_edit": access.can_edit_organisation(user, organisation),
+    }
+    return render(request, "core/view_organisation.html", context)
+
+
+@login_required
+def edit_organisation(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    user = _user(request)
+    organisation = access.get_organisation(user, organisation_id)
+    if not access.can_edit_organisation(user, organisation):
+        messages.error(
+            request, "Only managers of a partnership this organisation sits on can change it."
+        )
+        return redirect("core-view-organisation", organisation.pk)
+    form = OrganisationForm(request.POST or None, instance=organisation)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "The organisation has been saved.")
+        return redirect("core-view-organisation", organisation.pk)
+    return render(request, "core/organisation_form.html", {"form": form, "organisation": organisation})
+
+
+@login_required
+def view_terms(request: HttpRequest, partnership_id: int, version: int | None = None) -> HttpResponse:
+    user = _user(request)
+    partnership = access.get_partnership(user, partnership_id)
+    versions = list(partnership.terms_versions.select_related("created_by"))
+    if version is None:
+        terms = versions[0] if versions else None
+    else:
+        terms = access.get_terms(user, partnership_id, version)
+    context = {
+        "partnership": partnership,
+        "terms": terms,
+        "html": render_markdown(terms.text) if terms else "",
+        "versions": versions,
+        "can_manage": access.can_manage(user, partnership),
+        "is_latest": bool(terms and versions and terms.pk == versions[0].pk),
+    }
+    return render(request, "core/view_terms.html", context)
+
+
+@login_required
+def add_terms(request: HttpRequest, partnership_id: int) -> HttpResponse:
+    user = _user(request)
+    partnership = access.get_partnership(user, partnership_id, manage=True)
+    latest = partnership.terms_versions.first()
+    initial = {"text": latest.text} if latest else {}
+    form = TermsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        terms = services.terms_add_version(by=user, partnership=partnership, **form.cleaned_data)
+        messages.success(request, f"Version {terms.version} of the terms of reference is saved.")
+        return redirect("core-view-terms-latest", partnership.pk)
+    return render(request, "core/terms_form.html", {"form": form, "partnership": partnership})
+
+
+@login_required
+def import_members(request: HttpRequest, partnership_id: int) -> HttpResponse:
+    user = _user(request)
+    partnership = access.get_partnership(user, partnership_id, manage=True)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    context: dict[str, object] = {"form": form, "partnership": partnership}
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            rows, errors = check_rows(read_table(upload.read(), upload.name), partnership)
+        except ImportFileError as exc:
+            form.add_error("file", str(exc))
+            return render(request, "core/import_members.html", context)
+        if errors:
+            context.update(row_errors=errors, good_count=len(rows), filename=upload.name)
+            return render(request, "core/import_members.html", context)
+        pending = MemberImport.objects.create(
+            partnership=partnership,
+            created_by=user,
+            filename=upload.name[:255],
+            rows=[{**r.as_dict(), "invite": form.cleaned_data["invite"]} for r in rows],
+        )
+        return redirect("core-preview-import", partnership.pk, pending.pk)
+    return render(request, "core/import_members.html", context)
+
+
+def _pending_import(user: User, partnership: Partnership, import_id: int) -> MemberImport:
+    return get_object_or_404(
+        MemberImport, pk=import_id, partnership=partnership, created_by=user, applied_at=None
+    )
+
+
+@login_required
+def preview_import(request: HttpRequest, partnership_id: int, import_id: int) -> HttpResponse:
+    user = _user(request)
+    partnership = access.get_partnership(user, partnership_id, manage=True)
+    pending = _pending_import(user, partnership, import_id)
+    emails = [r["email"] for r in pending.rows]
+    existing = set(
+        partnership.memberships.filter(person__email__in=emails).values_list(
+            "person__email", flat=True
+        )
+    )
+    context = {
+        "partnership": partnership,
+        "pending": pending,
+        "rows": pending.rows[:200],
+        "total": len(pending.rows),
+        "updating": len(existing),
+        "adding": len(pending.rows) - len(existing),
+        "existing": existing,
+    }
+    return render(request, "core/preview_import.html", context)
+
+
+@require_POST
+@login_required
+def confirm_import(request: HttpRequest, partnership_id: int, import_id: int) -> HttpResponse:
+    user = _user(request)
+    partnership = access.get_partnership(user, partnership_id, manage=True)
+    pending = _pending_import(user, partnership, import_id)
+    invite = bool(pending.rows and pending.rows[0].get("invite"))
+    rows = [MemberRow(**{k: v for k, v in r.items() if k != "invite"}) for r in pending.rows]
+    with transaction.atomic():
+        summary = services.members_import(by=user, partnership=partnership, rows=rows, invite=invite)
+        pending.applied_at = timezone.now()
+        pending.save(update_fields=["applied_at"])
+    messages.success(
+        request,
+        f"Imported {pending.filename}: {summary.added} members added, {summary.updated} updated"
+        f", {summary.new_organisations} new organisations.",
+    )
+    return redirect("core-list-members", partnership.pk)
+
+
+@login_required
+def export_members(request: HttpRequest, partnership_id: int, fmt: str) -> HttpResponse:
+    from partnerwell.core.exports import member_rows, write_xlsx
+
+    partnership = access.get_partnership(_user(request), partnership_id)
+    header, rows = member_rows(partnership)
+    stem = f"{partnership.name} members".replace('"', "")
+    if fmt == "xlsx":
+        response = HttpResponse(
+            write_xlsx("Members", header, rows),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
+        return response
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+    return response
+
