@@ -1,7 +1,7 @@
 """The `partnerwell` command: a friendly front to Django's management commands.
 
-    partnerwell serve [--host H] [--port P] [--no-worker]
-    partnerwell demo | worker | migrate | createsuperuser | check --deploy | <any manage.py command>
+partnerwell serve [--host H] [--port P] [--no-worker]
+partnerwell demo | worker | migrate | createsuperuser | check --deploy | <any manage.py command>
 """
 
 from __future__ import annotations
@@ -52,17 +52,28 @@ def _serve(argv: list[str]) -> int:
     print(f"partnerwell is at http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
     if settings.DEBUG:
         command = [
-            sys.executable, "-m", "partnerwell.cli", "runserver", "--noreload",
+            sys.executable,
+            "-m",
+            "partnerwell.cli",
+            "runserver",
+            "--noreload",
             f"{args.host}:{args.port}",
         ]
     else:
         workers = os.environ.get("WEB_CONCURRENCY", "2")
         command = [
-            sys.executable, "-m", "gunicorn", "partnerwell.wsgi",
-            "--bind", f"{args.host}:{args.port}", "--workers", workers,
-            "--access-logfile", "-",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "partnerwell.wsgi",
+            "--bind",
+            f"{args.host}:{args.port}",
+            "--workers",
+            workers,
+            "--access-logfile",
+            "-",
         ]
-    server = subprocess.Popen(command)
+    server = subprocess.Popen(command)  # noqa: S603 - our own interpreter and arguments
     try:
         return server.wait()
     except KeyboardInterrupt:

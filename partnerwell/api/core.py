@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -18,6 +19,7 @@ from pydantic import field_validator
 from partnerwell.core import access, services
 from partnerwell.core.models import (
     Membership,
+    MembershipQuerySet,
     Organisation,
     Partnership,
     PartnershipType,
@@ -80,9 +82,7 @@ def get_organisation(request: HttpRequest, organisation_id: int) -> Organisation
     return access.get_organisation(_user(request), organisation_id)
 
 
-@router.post(
-    "/organisations", response={201: OrganisationOut}, tags=["organisations"]
-)
+@router.post("/organisations", response={201: OrganisationOut}, tags=["organisations"])
 def create_organisation(request: HttpRequest, payload: OrganisationIn) -> tuple[int, Organisation]:
     user = _user(request)
     if not (user.is_superuser or access.managed_partnerships(user).exists()):
@@ -90,9 +90,7 @@ def create_organisation(request: HttpRequest, payload: OrganisationIn) -> tuple[
     return 201, _save_organisation(Organisation(**payload.dict()))
 
 
-@router.patch(
-    "/organisations/{organisation_id}", response=OrganisationOut, tags=["organisations"]
-)
+@router.patch("/organisations/{organisation_id}", response=OrganisationOut, tags=["organisations"])
 def update_organisation(
     request: HttpRequest, organisation_id: int, payload: OrganisationPatch
 ) -> Organisation:
@@ -283,9 +281,9 @@ class MemberPatch(Schema):
     end_date: dt.date | None = None
 
 
-def _member_refs(partnership: Partnership, data: dict[str, object]) -> dict[str, object]:
+def _member_refs(partnership: Partnership, data: dict[str, Any]) -> dict[str, Any]:
     """Turn ids and side names in a payload into objects of this partnership."""
-    refs: dict[str, object] = {}
+    refs: dict[str, Any] = {}
     if data.get("organisation_id") is not None:
         organisation = Organisation.objects.filter(pk=data["organisation_id"]).first()
         if organisation is None:
@@ -303,7 +301,9 @@ def _member_refs(partnership: Partnership, data: dict[str, object]) -> dict[str,
         if data["deputy_for_id"] is not None:
             deputy_for = partnership.memberships.filter(pk=data["deputy_for_id"]).first()
             if deputy_for is None:
-                raise ValidationError({"deputy_for_id": "No member of this partnership has that id."})
+                raise ValidationError(
+                    {"deputy_for_id": "No member of this partnership has that id."}
+                )
         refs["deputy_for"] = deputy_for
     return refs
 
@@ -314,19 +314,20 @@ def _members(partnership_ids: QuerySet[Partnership]) -> QuerySet[Membership]:
     )
 
 
-@router.get(
-    "/partnerships/{partnership_id}/members", response=list[MemberOut], tags=["members"]
-)
+@router.get("/partnerships/{partnership_id}/members", response=list[MemberOut], tags=["members"])
 @paginate(LimitOffsetPagination)
 def list_members(
     request: HttpRequest, partnership_id: int, current: bool | None = None
 ) -> QuerySet[Membership]:
     partnership = access.get_partnership(_user(request), partnership_id)
-    members = _members(Partnership.objects.filter(pk=partnership.pk)).order_by("person__name", "pk")
+    members = cast(
+        MembershipQuerySet,
+        _members(Partnership.objects.filter(pk=partnership.pk)).order_by("person__name", "pk"),
+    )
     if current is True:
-        members = members.current()
-    elif current is False:
-        members = members.ended()
+        return members.current()
+    if current is False:
+        return members.ended()
     return members
 
 
@@ -335,9 +336,7 @@ def get_member(request: HttpRequest, member_id: int) -> Membership:
     return access.get_membership(_user(request), member_id)
 
 
-@router.post(
-    "/partnerships/{partnership_id}/members", response={201: MemberOut}, tags=["members"]
-)
+@router.post("/partnerships/{partnership_id}/members", response={201: MemberOut}, tags=["members"])
 def create_member(
     request: HttpRequest, partnership_id: int, payload: MemberIn
 ) -> tuple[int, Membership]:
@@ -350,11 +349,11 @@ def create_member(
         partnership=partnership,
         email=payload.email,
         name=payload.name,
-        organisation=refs["organisation"],  # type: ignore[arg-type]
+        organisation=refs["organisation"],
         role=payload.role,
-        side=refs.get("side"),  # type: ignore[arg-type]
+        side=refs.get("side"),
         decision_maker=payload.decision_maker,
-        deputy_for=refs.get("deputy_for"),  # type: ignore[arg-type]
+        deputy_for=refs.get("deputy_for"),
         responsibilities=[r.strip() for r in payload.responsibilities if r.strip()],
         start_date=payload.start_date,
         end_date=payload.end_date,

@@ -41,11 +41,7 @@ def managed_partnerships(user: AnyUser) -> QuerySet[Partnership]:
 
 
 def can_manage(user: AnyUser, partnership: Partnership) -> bool:
-    return (
-        _own_memberships(user)
-        .filter(partnership=partnership, role__in=MANAGING_ROLES)
-        .exists()
-    )
+    return _own_memberships(user).filter(partnership=partnership, role__in=MANAGING_ROLES).exists()
 
 
 def get_partnership(user: AnyUser, pk: int, *, manage: bool = False) -> Partnership:

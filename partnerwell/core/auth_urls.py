@@ -8,7 +8,9 @@ from partnerwell.core.auth_forms import ChoosePasswordForm, ResetForm, SignInFor
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(authentication_form=SignInForm, redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            authentication_form=SignInForm, redirect_authenticated_user=True
+        ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -25,7 +27,8 @@ urlpatterns = [
     path(
         "reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
-            form_class=ChoosePasswordForm, post_reset_login=True,
+            form_class=ChoosePasswordForm,
+            post_reset_login=True,
             success_url=reverse_lazy("core-list-partnerships"),
         ),
         name="password_reset_confirm",

@@ -10,8 +10,17 @@ from openpyxl import Workbook
 from partnerwell.core.models import Membership, Partnership
 
 HEADER = [
-    "organisation", "sector", "name", "email", "role", "side", "decision-maker",
-    "deputy for", "responsibilities", "start date", "end date",
+    "organisation",
+    "sector",
+    "name",
+    "email",
+    "role",
+    "side",
+    "decision-maker",
+    "deputy for",
+    "responsibilities",
+    "start date",
+    "end date",
 ]
 
 

@@ -23,6 +23,13 @@ from partnerwell.core.models import (
 from partnerwell.core.tasks import send_password_reset
 
 
+def choice_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:
+    """A form's model choice field, typed so its queryset can be narrowed."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField)
+    return field
+
+
 class GDSForm(forms.Form):
     """A form rendered with GOV.UK markup; the page draws the error summary and button."""
 
@@ -82,11 +89,12 @@ class PartnershipForm(GDSModelForm):
 
     def __init__(self, *args: Any, user: User, parents: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["parent"].queryset = parents
-        self.fields["parent"].label = "Parent partnership (optional)"
-        self.fields["parent"].empty_label = "None"
+        parent = choice_field(self, "parent")
+        parent.queryset = parents
+        parent.label = "Parent partnership (optional)"
+        parent.empty_label = "None"
         if self.instance.pk:
-            self.fields["parent"].queryset = parents.exclude(pk=self.instance.pk)
+            parent.queryset = parents.exclude(pk=self.instance.pk)
             names = [s.name for s in self.instance.sides.all()]
             if [n.lower() for n in names] == ["management side", "staff side"]:
                 self.initial["sides_choice"] = "management_staff"
@@ -115,7 +123,7 @@ class NewPartnershipForm(PartnershipForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organisation"].queryset = Organisation.objects.order_by(Lower("name"))
+        choice_field(self, "organisation").queryset = Organisation.objects.order_by(Lower("name"))
         self.fields["kind"].initial = PartnershipType.STRATEGIC
 
 
@@ -143,6 +151,10 @@ def _responsibility_list(raw: str) -> list[str]:
     return list(seen.values())
 
 
+def _member_label(membership: Membership) -> str:
+    return f"{membership.person.name} ({membership.organisation.name})"
+
+
 class MembershipFieldsMixin(forms.ModelForm):
     responsibilities_text = forms.CharField(
         label="Named responsibilities (optional)",
@@ -152,13 +164,14 @@ class MembershipFieldsMixin(forms.ModelForm):
 
     def _setup(self, partnership: Partnership) -> None:
         self.partnership = partnership
-        self.fields["organisation"].queryset = Organisation.objects.order_by(Lower("name"))
+        choice_field(self, "organisation").queryset = Organisation.objects.order_by(Lower("name"))
         sides = partnership.sides.all()
         if sides:
-            self.fields["side"].queryset = sides
-            self.fields["side"].required = True
-            self.fields["side"].empty_label = None
-            self.fields["side"].widget = forms.RadioSelect(choices=self.fields["side"].choices)
+            side = choice_field(self, "side")
+            side.queryset = sides
+            side.required = True
+            side.empty_label = None
+            side.widget = forms.RadioSelect(choices=list(side.choices))
         else:
             del self.fields["side"]
         deputies_for = (
@@ -169,12 +182,13 @@ class MembershipFieldsMixin(forms.ModelForm):
         )
         if self.instance.pk:
             deputies_for = deputies_for.exclude(pk=self.instance.pk)
-        self.fields["deputy_for"].queryset = deputies_for
-        self.fields["deputy_for"].label = "Deputy for (only for deputies)"
-        self.fields["deputy_for"].label_from_instance = (
-            lambda m: f"{m.person.name} ({m.organisation.name})"
-        )
-        self.fields["decision_maker"].label = "Can take decisions for their organisation on the spot"
+        deputy_for = choice_field(self, "deputy_for")
+        deputy_for.queryset = deputies_for
+        deputy_for.label = "Deputy for (only for deputies)"
+        deputy_for.label_from_instance = _member_label  # type: ignore[method-assign]
+        self.fields[
+            "decision_maker"
+        ].label = "Can take decisions for their organisation on the spot"
         self.fields["start_date"].widget = forms.DateInput(attrs={"type": "date"})
         self.fields["end_date"].widget = forms.DateInput(attrs={"type": "date"})
         if self.instance.pk:
@@ -196,13 +210,26 @@ class AddMemberForm(MembershipFieldsMixin, GDSModelForm):
     class Meta:
         model = Membership
         fields = [
-            "organisation", "role", "side", "deputy_for", "decision_maker",
-            "start_date", "end_date",
+            "organisation",
+            "role",
+            "side",
+            "deputy_for",
+            "decision_maker",
+            "start_date",
+            "end_date",
         ]
 
     field_order = [
-        "name", "email", "organisation", "role", "side", "deputy_for",
-        "decision_maker", "responsibilities_text", "start_date", "end_date",
+        "name",
+        "email",
+        "organisation",
+        "role",
+        "side",
+        "deputy_for",
+        "decision_maker",
+        "responsibilities_text",
+        "start_date",
+        "end_date",
     ]
 
     def __init__(self, *args: Any, partnership: Partnership, **kwargs: Any) -> None:
@@ -224,14 +251,21 @@ class EditMemberForm(MembershipFieldsMixin, GDSModelForm):
     class Meta:
         model = Membership
         fields = [
-            "organisation", "role", "side", "deputy_for", "decision_maker",
-            "start_date", "end_date",
+            "organisation",
+            "role",
+            "side",
+            "deputy_for",
+            "decision_maker",
+            "start_date",
+            "end_date",
         ]
 
     def __init__(self, *args: Any, partnership: Partnership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._setup(partnership)
-        self.order_fields([*self.Meta.fields[:5], "responsibilities_text", "start_date", "end_date"])
+        self.order_fields(
+            [*self.Meta.fields[:5], "responsibilities_text", "start_date", "end_date"]
+        )
 
 
 class OwnMembershipForm(GDSForm):
@@ -314,7 +348,7 @@ class QueuedPasswordResetForm(PasswordResetForm):
         # Invited people who never set a password may use this to set one too.
         return User.objects.filter(email__iexact=email.strip(), is_active=True)
 
-    def save(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         for user in self.get_users(self.cleaned_data["email"]):
             send_password_reset.enqueue(user_id=user.pk)
 

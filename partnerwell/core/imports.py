@@ -82,7 +82,7 @@ def read_table(data: bytes, filename: str) -> list[tuple[int, list[str]]]:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
+        dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     rows: list[tuple[int, list[str]]] = []
     try:
@@ -91,7 +91,8 @@ def read_table(data: bytes, filename: str) -> list[tuple[int, list[str]]]:
             if len(rows) > MAX_ROWS + 1:
                 break
     except csv.Error as exc:
-        raise ImportFileError(f"The CSV file cannot be read near line {reader.line_num}: {exc}.")
+        message = f"The CSV file cannot be read near line {reader.line_num}: {exc}."
+        raise ImportFileError(message) from exc
     return rows
 
 
@@ -151,7 +152,9 @@ def check_rows(
     if problems:
         expected = "organisation, sector, name, email, role, side, decision-maker"
         raise ImportFileError(
-            "The heading row does not fit: " + "; ".join(problems) + f". Use the columns {expected}."
+            "The heading row does not fit: "
+            + "; ".join(problems)
+            + f". Use the columns {expected}."
         )
     body = [(line, cells) for line, cells in table[1:] if any(cells)]
     if not body:
@@ -160,8 +163,11 @@ def check_rows(
         raise ImportFileError(f"The file has more than {MAX_ROWS:,} members; split it into parts.")
 
     sides = {s.name.lower(): s.name for s in partnership.sides.all()}
-    names = {cells[mapping["organisation"]].lower() for _, cells in body
-             if len(cells) > mapping["organisation"]}
+    names = {
+        cells[mapping["organisation"]].lower()
+        for _, cells in body
+        if len(cells) > mapping["organisation"]
+    }
     known = {
         o.name.lower(): o
         for o in Organisation.objects.annotate(lname=Lower("name")).filter(lname__in=names)
@@ -220,7 +226,9 @@ def check_rows(
         if role is None:
             reasons.append(f"“{role_raw}” is not a role we know")
         elif role == Role.DEPUTY:
-            reasons.append("deputies are added on the member page, where you name who they stand in for")
+            reasons.append(
+                "deputies are added on the member page, where you name who they stand in for"
+            )
 
         side_raw = cell(cells, "side")
         side = sides.get(side_raw.lower(), "") if side_raw else ""

@@ -254,15 +254,21 @@ class Membership(models.Model):
             errors["deputy_for"] = "Choose the member this deputy stands in for."
         if self.deputy_for_id and self.role != Role.DEPUTY:
             errors["deputy_for"] = "Only a deputy stands in for another member."
-        if self.deputy_for_id and self.deputy_for and (
-            self.deputy_for.partnership_id != self.partnership_id or self.deputy_for.pk == self.pk
+        if (
+            self.deputy_for_id
+            and self.deputy_for
+            and (
+                self.deputy_for.partnership_id != self.partnership_id
+                or self.deputy_for.pk == self.pk
+            )
         ):
             errors["deputy_for"] = "A deputy stands in for another member of the same partnership."
         if self.partnership_id:
             has_sides = self.partnership.sides.exists()
             if has_sides and not self.side_id:
                 errors["side"] = "Choose the side this member sits on."
-            if self.side_id and (not has_sides or self.side.partnership_id != self.partnership_id):
+            side = self.side if self.side_id else None
+            if side is not None and (not has_sides or side.partnership_id != self.partnership_id):
                 errors["side"] = "Choose one of this partnership's sides."
         if errors:
             raise ValidationError(errors)

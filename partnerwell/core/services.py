@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from partnerwell.core.imports import MemberRow
 from partnerwell.core.models import (
     Membership,
     Organisation,
@@ -24,7 +25,6 @@ from partnerwell.core.models import (
     TermsOfReference,
     User,
 )
-from partnerwell.core.imports import MemberRow
 from partnerwell.core.tasks import send_invitations
 
 DEFAULT_FORUM_SIDES = ("Management side", "Staff side")

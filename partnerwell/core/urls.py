@@ -5,7 +5,9 @@ from partnerwell.core import views
 urlpatterns = [
     path("", views.list_partnerships, name="core-list-partnerships"),
     path("partnerships/new/", views.create_partnership, name="core-create-partnership"),
-    path("partnerships/<int:partnership_id>/", views.view_partnership, name="core-view-partnership"),
+    path(
+        "partnerships/<int:partnership_id>/", views.view_partnership, name="core-view-partnership"
+    ),
     path(
         "partnerships/<int:partnership_id>/edit/",
         views.edit_partnership,
@@ -47,9 +49,7 @@ urlpatterns = [
     path(
         "partnerships/<int:partnership_id>/terms/", views.view_terms, name="core-view-terms-latest"
     ),
-    path(
-        "partnerships/<int:partnership_id>/terms/new/", views.add_terms, name="core-add-terms"
-    ),
+    path("partnerships/<int:partnership_id>/terms/new/", views.add_terms, name="core-add-terms"),
     path(
         "partnerships/<int:partnership_id>/terms/<int:version>/",
         views.view_terms,

@@ -32,8 +32,8 @@ from partnerwell.core.forms import (
 from partnerwell.core.imports import ImportFileError, MemberRow, check_rows, read_table
 from partnerwell.core.markdown import render_markdown
 from partnerwell.core.models import (
-    Membership,
     MemberImport,
+    Membership,
     Organisation,
     Partnership,
     Role,
@@ -130,9 +130,7 @@ def edit_partnership(request: HttpRequest, partnership_id: int) -> HttpResponse:
             )
         messages.success(request, "The partnership's details have been saved.")
         return redirect("core-view-partnership", partnership.pk)
-    return render(
-        request, "core/partnership_form.html", {"form": form, "partnership": partnership}
-    )
+    return render(request, "core/partnership_form.html", {"form": form, "partnership": partnership})
 
 
 @login_required
@@ -312,11 +310,15 @@ def edit_organisation(request: HttpRequest, organisation_id: int) -> HttpRespons
         form.save()
         messages.success(request, "The organisation has been saved.")
         return redirect("core-view-organisation", organisation.pk)
-    return render(request, "core/organisation_form.html", {"form": form, "organisation": organisation})
+    return render(
+        request, "core/organisation_form.html", {"form": form, "organisation": organisation}
+    )
 
 
 @login_required
-def view_terms(request: HttpRequest, partnership_id: int, version: int | None = None) -> HttpResponse:
+def view_terms(
+    request: HttpRequest, partnership_id: int, version: int | None = None
+) -> HttpResponse:
     user = _user(request)
     partnership = access.get_partnership(user, partnership_id)
     versions = list(partnership.terms_versions.select_related("created_by"))
@@ -413,7 +415,9 @@ def confirm_import(request: HttpRequest, partnership_id: int, import_id: int) ->
     invite = bool(pending.rows and pending.rows[0].get("invite"))
     rows = [MemberRow(**{k: v for k, v in r.items() if k != "invite"}) for r in pending.rows]
     with transaction.atomic():
-        summary = services.members_import(by=user, partnership=partnership, rows=rows, invite=invite)
+        summary = services.members_import(
+            by=user, partnership=partnership, rows=rows, invite=invite
+        )
         pending.applied_at = timezone.now()
         pending.save(update_fields=["applied_at"])
     messages.success(
@@ -445,4 +449,3 @@ def export_members(request: HttpRequest, partnership_id: int, fmt: str) -> HttpR
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
     return response
-

@@ -1,0 +1,78 @@
+"""Run every check and test: lint, types, migrations, deploy check, then the suite.
+
+The suite runs on SQLite, then again on PostgreSQL when DATABASE_URL points to
+one. If DATABASE_URL is set but PostgreSQL cannot be reached, this fails.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PROD_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "check-deploy-" + "x" * 60,
+    "ALLOWED_HOSTS": "partnerwell.example.org",
+    "SITE_URL": "https://partnerwell.example.org",
+}
+
+
+def run(title: str, command: list[str], env: dict[str, str] | None = None) -> None:
+    print(f"\n=== {title}", flush=True)
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})})
+    print(
+        f"--- {title}: {'ok' if result.returncode == 0 else 'FAILED'} "
+        f"in {time.monotonic() - started:.0f}s",
+        flush=True,
+    )
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def postgres_reachable(url: str) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), connect_timeout=5):
+            pass
+    except psycopg.Error as exc:
+        sys.exit(f"DATABASE_URL is set but PostgreSQL cannot be reached: {exc}")
+
+
+def main() -> None:
+    database_url = os.environ.pop("DATABASE_URL", "")
+    extra = sys.argv[1:]
+    sqlite_env = {"DATABASE_URL": f"sqlite:///{ROOT / 'test-results' / 'unused.sqlite3'}"}
+    run("ruff", [str(BIN / "ruff"), "check", "."])
+    run("mypy", [str(BIN / "mypy"), "partnerwell"], {"DEBUG": "true"})
+    run(
+        "migrations are up to date",
+        [str(BIN / "python"), "manage.py", "makemigrations", "--check", "--dry-run"],
+        {"DEBUG": "true", **sqlite_env},
+    )
+    run(
+        "deploy check",
+        [str(BIN / "python"), "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        {**PROD_ENV, **sqlite_env},
+    )
+    pytest = [str(BIN / "pytest"), "-p", "no:cacheprovider", *extra]
+    run("tests on SQLite", pytest, {"PARTNERWELL_EXPECT_DB": "sqlite", **sqlite_env})
+    if database_url:
+        postgres_reachable(database_url)
+        run(
+            "tests on PostgreSQL",
+            pytest,
+            {"DATABASE_URL": database_url, "PARTNERWELL_EXPECT_DB": "postgresql"},
+        )
+    else:
+        print("\nDATABASE_URL is not set: the PostgreSQL pass was skipped.")
+
+
+if __name__ == "__main__":
+    main()
