@@ -151,8 +151,22 @@ def _responsibility_list(raw: str) -> list[str]:
     return list(seen.values())
 
 
-def _member_label(membership: Membership) -> str:
-    return f"{membership.person.name} ({membership.organisation.name})"
+class MemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Membership) -> str:
+        return f"{obj.person.name} ({obj.organisation.name})"
+
+
+MEMBERSHIP_FIELDS = [
+    "organisation",
+    "role",
+    "side",
+    "deputy_for",
+    "decision_maker",
+    "start_date",
+    "end_date",
+]
+MEMBERSHIP_WIDGETS = {"side": forms.RadioSelect}
+MEMBERSHIP_FIELD_CLASSES = {"deputy_for": MemberChoiceField}
 
 
 class MembershipFieldsMixin(forms.ModelForm):
@@ -171,7 +185,6 @@ class MembershipFieldsMixin(forms.ModelForm):
             side.queryset = sides
             side.required = True
             side.empty_label = None
-            side.widget = forms.RadioSelect(choices=list(side.choices))
         else:
             del self.fields["side"]
         deputies_for = (
@@ -185,7 +198,6 @@ class MembershipFieldsMixin(forms.ModelForm):
         deputy_for = choice_field(self, "deputy_for")
         deputy_for.queryset = deputies_for
         deputy_for.label = "Deputy for (only for deputies)"
-        deputy_for.label_from_instance = _member_label  # type: ignore[method-assign]
         self.fields[
             "decision_maker"
         ].label = "Can take decisions for their organisation on the spot"
@@ -209,15 +221,9 @@ class AddMemberForm(MembershipFieldsMixin, GDSModelForm):
 
     class Meta:
         model = Membership
-        fields = [
-            "organisation",
-            "role",
-            "side",
-            "deputy_for",
-            "decision_maker",
-            "start_date",
-            "end_date",
-        ]
+        fields = MEMBERSHIP_FIELDS
+        widgets = MEMBERSHIP_WIDGETS
+        field_classes = MEMBERSHIP_FIELD_CLASSES
 
     field_order = [
         "name",
@@ -250,15 +256,9 @@ class AddMemberForm(MembershipFieldsMixin, GDSModelForm):
 class EditMemberForm(MembershipFieldsMixin, GDSModelForm):
     class Meta:
         model = Membership
-        fields = [
-            "organisation",
-            "role",
-            "side",
-            "deputy_for",
-            "decision_maker",
-            "start_date",
-            "end_date",
-        ]
+        fields = MEMBERSHIP_FIELDS
+        widgets = MEMBERSHIP_WIDGETS
+        field_classes = MEMBERSHIP_FIELD_CLASSES
 
     def __init__(self, *args: Any, partnership: Partnership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
