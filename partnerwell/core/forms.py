@@ -128,6 +128,9 @@ class NewPartnershipForm(PartnershipForm):
 
 
 class OrganisationForm(GDSModelForm):
+    # An address typed without a scheme is taken as https.
+    website = forms.URLField(required=False, assume_scheme="https", label="Website (optional)")
+
     class Meta:
         model = Organisation
         fields = ["name", "sector", "website"]

@@ -179,11 +179,11 @@ class MembershipQuerySet(models.QuerySet["Membership"]):
         day = on or timezone.localdate()
         return self.filter(
             models.Q(start_date__isnull=True) | models.Q(start_date__lte=day),
-            models.Q(end_date__isnull=True) | models.Q(end_date__gte=day),
+            models.Q(end_date__isnull=True) | models.Q(end_date__gt=day),
         )
 
     def ended(self, on: dt.date | None = None) -> MembershipQuerySet:
-        return self.filter(end_date__lt=on or timezone.localdate())
+        return self.filter(end_date__lte=on or timezone.localdate())
 
 
 class Membership(models.Model):
@@ -240,7 +240,8 @@ class Membership(models.Model):
     def is_current(self) -> bool:
         today = timezone.localdate()
         started = self.start_date is None or self.start_date <= today
-        return started and (self.end_date is None or self.end_date >= today)
+        # The end date is the day the membership stopped: from then on it is not current.
+        return started and (self.end_date is None or self.end_date > today)
 
     @property
     def can_manage(self) -> bool:
