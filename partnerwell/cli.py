@@ -74,6 +74,12 @@ def _serve(argv: list[str]) -> int:
             "-",
         ]
     server = subprocess.Popen(command)  # noqa: S603 - our own interpreter and arguments
+
+    # A service manager stops us with SIGTERM: pass it on so no child is left running.
+    def _stop(signum: int, frame: object) -> None:
+        server.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         return server.wait()
     except KeyboardInterrupt:

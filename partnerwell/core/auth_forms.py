@@ -29,6 +29,8 @@ class SignInForm(_GDS, auth_forms.AuthenticationForm):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = "Email address"
         self.fields["username"].widget.attrs.update(autocomplete="email", type="email")
+        # Autofocus would make the first Tab skip the "Skip to main content" link.
+        self.fields["username"].widget.attrs.pop("autofocus", None)
         self._gds()
 
 
