@@ -1,0 +1,20 @@
+from typing import Any
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _load_builtin_frameworks(sender: AppConfig, **kwargs: Any) -> None:
+    from partnerwell.healthcheck.services import frameworks_load_builtin
+
+    frameworks_load_builtin()
+
+
+class HealthcheckConfig(AppConfig):
+    name = "partnerwell.healthcheck"
+    label = "healthcheck"
+    verbose_name = "Health checks"
+
+    def ready(self) -> None:
+        # Every migrate brings the built-in frameworks in line with frameworks/*.yaml.
+        post_migrate.connect(_load_builtin_frameworks, sender=self)
