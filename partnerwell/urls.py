@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("partnerwell.core.auth_urls")),
     path("api/v1/", api.urls),
     path("api-tokens/", include("partnerwell.api.urls")),
+    path("", include("partnerwell.healthcheck.urls")),
     path("", include("partnerwell.core.urls")),
 ]
 

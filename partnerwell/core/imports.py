@@ -35,6 +35,11 @@ REQUIRED = ("organisation", "name", "email")
 IGNORED = {"deputy for", "responsibilities", "start date", "end date"}
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
+_FORMULA_STARTS = set("=+-@")
+_CONTROL_BYTES = frozenset(range(32)) - {9, 10, 13}
+# Longest values the database columns hold (User.name and .email, Organisation.name).
+_MAX_NAME = 200
+_MAX_EMAIL = 254
 
 
 class ImportFileError(Exception):
@@ -70,7 +75,8 @@ def read_table(data: bytes, filename: str) -> list[tuple[int, list[str]]]:
         return _read_xlsx(data)
     if filename.lower().endswith((".xlsx", ".xlsm")):
         raise ImportFileError("This file is named .xlsx but is not an Excel workbook.")
-    if b"\x00" in data[:4096]:
+    # Text never holds control bytes other than tab and line breaks; binaries do.
+    if any(byte in _CONTROL_BYTES for byte in data[:4096]):
         raise ImportFileError(
             "This file is not a CSV or XLSX file. Save the member list as CSV or XLSX and try again."
         )
@@ -79,11 +85,11 @@ def read_table(data: bytes, filename: str) -> list[tuple[int, list[str]]]:
     except UnicodeDecodeError:
         # Spreadsheets saved on Windows often use this encoding.
         text = data.decode("cp1252", errors="replace")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    # The separator is the one the heading row uses most. csv.Sniffer is not used:
+    # it takes an apostrophe for a quote mark (our export writes '=… for formulas).
+    heading = text.lstrip().split("\n", 1)[0]
+    delimiter = max(",;\t", key=heading.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     try:
         for row in reader:
@@ -123,15 +129,21 @@ def _column_map(heading: list[str]) -> tuple[dict[str, int], list[str]]:
             continue
         key = next((k for k, names in COLUMNS.items() if title in names), None)
         if key is None:
-            problems.append(f"the column “{raw}” is not one we know")
+            problems.append(f"the column “{_clip(raw)}” is not one we know")
         elif key in mapping:
-            problems.append(f"the column “{raw}” appears twice")
+            problems.append(f"the column “{_clip(raw)}” appears twice")
         else:
             mapping[key] = index
     missing = [k for k in REQUIRED if k not in mapping]
-    if missing:
-        problems.append("the columns " + ", ".join(missing) + " are missing")
+    if len(missing) == 1:
+        problems.append(f"the column {missing[0]} is missing")
+    elif missing:
+        problems.append(f"the columns {', '.join(missing[:-1])} and {missing[-1]} are missing")
     return mapping, problems
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _choice(value: str, choices: type[Role] | type[Sector]) -> str | None:
@@ -162,12 +174,16 @@ def check_rows(
     if len(body) > MAX_ROWS:
         raise ImportFileError(f"The file has more than {MAX_ROWS:,} members; split it into parts.")
 
+    def cell(cells: list[str], key: str) -> str:
+        index = mapping.get(key)
+        value = cells[index].strip() if index is not None and index < len(cells) else ""
+        # Undo the quote our export puts before a value that looks like a formula.
+        if value[:1] == "'" and value[1:2] in _FORMULA_STARTS:
+            value = value[1:]
+        return value
+
     sides = {s.name.lower(): s.name for s in partnership.sides.all()}
-    names = {
-        cells[mapping["organisation"]].lower()
-        for _, cells in body
-        if len(cells) > mapping["organisation"]
-    }
+    names = {cell(cells, "organisation").lower() for _, cells in body}
     known = {
         o.name.lower(): o
         for o in Organisation.objects.annotate(lname=Lower("name")).filter(lname__in=names)
@@ -178,10 +194,6 @@ def check_rows(
     seen_emails: dict[str, int] = {}
     new_org_sectors: dict[str, str] = {}
 
-    def cell(cells: list[str], key: str) -> str:
-        index = mapping.get(key)
-        return cells[index].strip() if index is not None and index < len(cells) else ""
-
     for line, cells in body:
         reasons: list[str] = []
         org_name = cell(cells, "organisation")
@@ -189,42 +201,51 @@ def check_rows(
         email = cell(cells, "email").lower()
         if not org_name:
             reasons.append("the organisation is missing")
+        elif len(org_name) > _MAX_NAME:
+            reasons.append(f"the organisation's name is longer than {_MAX_NAME} characters")
         if not name:
             reasons.append("the name is missing")
+        elif len(name) > _MAX_NAME:
+            reasons.append(f"the name is longer than {_MAX_NAME} characters")
         if not email:
             reasons.append("the email address is missing")
+        elif len(email) > _MAX_EMAIL:
+            reasons.append(f"the email address is longer than {_MAX_EMAIL} characters")
         else:
             try:
                 validate_email(email)
             except ValidationError:
-                reasons.append(f"“{email}” is not an email address")
+                reasons.append(f"“{_clip(email)}” is not an email address")
             if email in seen_emails:
-                reasons.append(f"{email} is also on line {seen_emails[email]}")
+                reasons.append(f"the email address {email} is also on line {seen_emails[email]}")
             else:
                 seen_emails[email] = line
 
         sector_raw = cell(cells, "sector")
         sector = _choice(sector_raw, Sector) if sector_raw else ""
         if sector_raw and sector is None:
-            reasons.append(f"“{sector_raw}” is not a sector in the list")
+            reasons.append(f"“{_clip(sector_raw)}” is not a sector in the list")
         existing = known.get(org_name.lower()) if org_name else None
         if existing is not None and sector and sector != existing.sector:
             reasons.append(
-                f"{existing.name} is recorded as {existing.get_sector_display()}; "
+                f"the organisation {existing.name} is recorded as "
+                f"{existing.get_sector_display()}; "
                 "leave the sector blank or use that one"
             )
         elif existing is None and org_name:
             if not sector_raw:
-                reasons.append(f"{org_name} is a new organisation, so give its sector")
+                reasons.append(f"the organisation {org_name} is new, so give its sector")
             elif sector:
                 earlier = new_org_sectors.setdefault(org_name.lower(), sector)
                 if earlier != sector:
-                    reasons.append(f"{org_name} is given a different sector on an earlier line")
+                    reasons.append(
+                        f"the organisation {org_name} has a different sector on an earlier line"
+                    )
 
         role_raw = cell(cells, "role")
         role = _choice(role_raw, Role) if role_raw else Role.MEMBER
         if role is None:
-            reasons.append(f"“{role_raw}” is not a role we know")
+            reasons.append(f"“{_clip(role_raw)}” is not a role we know")
         elif role == Role.DEPUTY:
             reasons.append(
                 "deputies are added on the member page, where you name who they stand in for"
@@ -237,11 +258,13 @@ def check_rows(
         elif side_raw and not sides:
             reasons.append("this partnership has no sides, so leave the side blank")
         elif side_raw and not side:
-            reasons.append(f"“{side_raw}” is not one of the sides ({', '.join(sides.values())})")
+            reasons.append(
+                f"“{_clip(side_raw)}” is not one of the sides ({', '.join(sides.values())})"
+            )
 
         decides_raw = cell(cells, "decision_maker").lower()
         if decides_raw not in _YES | _NO:
-            reasons.append(f"decision-maker must be yes or no, not “{decides_raw}”")
+            reasons.append(f"decision-maker must be yes or no, not “{_clip(decides_raw)}”")
 
         if reasons:
             errors.append(RowError(line, _sentence(reasons)))

@@ -191,7 +191,9 @@ def members_import(
     """
     today = timezone.localdate()
     emails = [r.email for r in rows]
-    people = {u.email.lower(): u for u in User.objects.filter(email__in=emails)}
+    # Rows hold lower-cased addresses; accounts may have been stored with capitals.
+    known_people = User.objects.annotate(lemail=Lower("email")).filter(lemail__in=emails)
+    people = {u.email.lower(): u for u in known_people}
     new_people = [
         User(email=r.email, name=r.name, password=make_password(None))
         for r in rows
@@ -205,7 +207,7 @@ def members_import(
             person.name = row.name
             renamed.append(person)
     User.objects.bulk_update(renamed, ["name"], batch_size=1000)
-    people = {u.email: u for u in User.objects.filter(email__in=emails)}
+    people = {u.email.lower(): u for u in known_people.all()}
 
     org_names = {r.organisation.lower(): r for r in rows}
     orgs = {
@@ -242,6 +244,8 @@ def members_import(
             "role": row.role,
             "side": sides.get(row.side),
             "decision_maker": row.decision_maker,
+            # Imported rows are never deputies, so nobody listed stands in for anyone.
+            "deputy_for": None,
         }
         membership = existing.get(person.pk)
         if membership is None:
@@ -252,12 +256,14 @@ def members_import(
             for field, value in values.items():
                 setattr(membership, field, value)
             # Someone re-listed after their term ended is a current member again.
-            if membership.end_date and membership.end_date < today:
+            if membership.end_date and membership.end_date <= today:
                 membership.end_date = None
             to_update.append(membership)
     Membership.objects.bulk_create(to_create, batch_size=1000)
     Membership.objects.bulk_update(
-        to_update, ["organisation", "role", "side", "decision_maker", "end_date"], batch_size=1000
+        to_update,
+        ["organisation", "role", "side", "decision_maker", "deputy_for", "end_date"],
+        batch_size=1000,
     )
     if invite:
         invite_people(

@@ -377,9 +377,12 @@ def import_members(request: HttpRequest, partnership_id: int) -> HttpResponse:
     return render(request, "core/import_members.html", context)
 
 
-def _pending_import(user: User, partnership: Partnership, import_id: int) -> MemberImport:
+def _pending_import(
+    user: User, partnership: Partnership, import_id: int, *, lock: bool = False
+) -> MemberImport:
+    imports = MemberImport.objects.select_for_update() if lock else MemberImport.objects
     return get_object_or_404(
-        MemberImport, pk=import_id, partnership=partnership, created_by=user, applied_at=None
+        imports, pk=import_id, partnership=partnership, created_by=user, applied_at=None
     )
 
 
@@ -389,10 +392,11 @@ def preview_import(request: HttpRequest, partnership_id: int, import_id: int) ->
     partnership = access.get_partnership(user, partnership_id, manage=True)
     pending = _pending_import(user, partnership, import_id)
     emails = [r["email"] for r in pending.rows]
+    # Rows hold lower-cased addresses; accounts may have been stored with capitals.
     existing = set(
-        partnership.memberships.filter(person__email__in=emails).values_list(
-            "person__email", flat=True
-        )
+        partnership.memberships.annotate(lemail=Lower("person__email"))
+        .filter(lemail__in=emails)
+        .values_list("lemail", flat=True)
     )
     context = {
         "partnership": partnership,
@@ -411,10 +415,11 @@ def preview_import(request: HttpRequest, partnership_id: int, import_id: int) ->
 def confirm_import(request: HttpRequest, partnership_id: int, import_id: int) -> HttpResponse:
     user = _user(request)
     partnership = access.get_partnership(user, partnership_id, manage=True)
-    pending = _pending_import(user, partnership, import_id)
-    invite = bool(pending.rows and pending.rows[0].get("invite"))
-    rows = [MemberRow(**{k: v for k, v in r.items() if k != "invite"}) for r in pending.rows]
     with transaction.atomic():
+        # The lock makes a second, simultaneous confirm wait and then find it applied.
+        pending = _pending_import(user, partnership, import_id, lock=True)
+        invite = bool(pending.rows and pending.rows[0].get("invite"))
+        rows = [MemberRow(**{k: v for k, v in r.items() if k != "invite"}) for r in pending.rows]
         summary = services.members_import(
             by=user, partnership=partnership, rows=rows, invite=invite
         )

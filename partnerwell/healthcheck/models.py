@@ -314,3 +314,21 @@ class DiscussionItem(models.Model):
 
     def __str__(self) -> str:
         return f"To discuss: {self.statement or self.principle}"
+
+
+class ResultsPdf(models.Model):
+    """A PDF of a round's results, built by the task worker on request."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="pdfs")
+    requested_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    pdf = models.BinaryField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"PDF of {self.round}"
+
+    @property
+    def ready(self) -> bool:
+        return self.finished_at is not None and not self.error

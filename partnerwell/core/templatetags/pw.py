@@ -33,3 +33,17 @@ def role_label(value: str) -> str:
     from partnerwell.core.models import Role
 
     return str(Role(value).label) if value in Role.values else value
+
+
+@register.filter
+def sector_label(value: str) -> str:
+    """A sector's label from its stored value; other text passes through."""
+    from partnerwell.core.models import Sector
+
+    return str(Sector(value).label) if value in Sector.values else value
+
+
+@register.filter
+def hidden_groups(groups: list[dict]) -> list[str]:
+    """Names of the suppressed groups in a breakdown."""
+    return [g["name"] for g in groups if g.get("suppressed")]

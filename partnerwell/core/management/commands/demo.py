@@ -7,10 +7,12 @@ created, so a second run changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import itertools
 import random
 from typing import Any
 
+from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -199,6 +201,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
             created = self._load()
+            # Other apps add their part of the demo (health checks, actions, meetings…).
+            for config in apps.get_app_configs():
+                if config.name.startswith("partnerwell.") and config.label != "core":
+                    try:
+                        module = importlib.import_module(f"{config.name}.demo")
+                    except ModuleNotFoundError:
+                        continue
+                    module.load_demo()
         verb = "Loaded" if created else "The demo data was already loaded;"
         self.stdout.write(
             f"{verb} {Partnership.objects.count()} partnerships, "

@@ -1,0 +1,363 @@
+"""A round's results, computed from SQL aggregates in a fixed number of queries.
+
+The arithmetic lives in scoring.py (pure functions); this module only asks the
+database for COUNT, SUM and SUM of squares and assembles the answer. Nothing
+here loops over individual ratings.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import defaultdict
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, F, Sum
+
+from partnerwell.core.models import Sector
+from partnerwell.healthcheck.models import Framework, Rating, Response, Round, Statement
+from partnerwell.healthcheck.scoring import (
+    DONT_KNOW_LABEL,
+    SCALES,
+    GroupStats,
+    StatementAgg,
+    band,
+    combine,
+    compare_rounds,
+    group_gaps,
+    principle_result,
+    statement_result,
+    suppress_groups,
+)
+
+BREAKDOWNS = ("side", "sector", "organisation")
+
+
+def _round_number(value: float | None) -> float | None:
+    return None if value is None else builtins.round(value, 1)
+
+
+def _group_label(by: str, name: str) -> str:
+    if not name:
+        return "Not recorded"
+    if by == "sector":
+        return str(Sector(name).label) if name in Sector.values else name
+    return name
+
+
+def _aggregates(rows: Any) -> dict[Any, StatementAgg]:
+    return {
+        key: StatementAgg(
+            n=row["n"],
+            total=row["total"] or 0.0,
+            total_sq=row["total_sq"] or 0.0,
+            dont_know=row["answers"] - row["n"],
+        )
+        for key, row in rows
+    }
+
+
+def previous_round(round: Round) -> Round | None:
+    """The latest earlier round of the same framework (any version) for the partnership."""
+    return (
+        Round.objects.filter(
+            partnership_id=round.partnership_id,
+            framework__scope=round.framework.scope,
+            framework__key=round.framework.key,
+            opens_at__lt=round.opens_at,
+        )
+        .exclude(pk=round.pk)
+        .select_related("framework")
+        .order_by("-opens_at")
+        .first()
+    )
+
+
+def _respondent_principle_stats(
+    round_ids: list[int], statement_keys: set[str]
+) -> dict[int, dict[str, GroupStats]]:
+    """Per round and principle key: COUNT, SUM, SUM of squares of respondents' principle scores.
+
+    Each respondent's principle score is the mean of their answers to the
+    statements both rounds share (matched by stable key across versions).
+    """
+    rating = Rating._meta.db_table
+    statement = Statement._meta.db_table
+    principle = Statement._meta.get_field("principle").related_model._meta.db_table  # type: ignore[union-attr]
+    round_marks = ", ".join(["%s"] * len(round_ids))
+    key_marks = ", ".join(["%s"] * len(statement_keys))
+    sql = f"""
+        SELECT t.round_id, p.key, COUNT(*), SUM(t.ps), SUM(t.ps * t.ps)
+        FROM (
+            SELECT r.round_id, r.response_id, r.principle_id, AVG(r.value) AS ps
+            FROM {rating} r JOIN {statement} s ON s.id = r.statement_id
+            WHERE r.round_id IN ({round_marks}) AND r.value IS NOT NULL
+              AND s.key IN ({key_marks})
+            GROUP BY r.round_id, r.response_id, r.principle_id
+        ) t JOIN {principle} p ON p.id = t.principle_id
+        GROUP BY t.round_id, p.key
+    """  # noqa: S608 - table names come from our models; values are parameters
+    stats: dict[int, dict[str, GroupStats]] = defaultdict(dict)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*round_ids, *sorted(statement_keys)])
+        for round_id, key, n, total, total_sq in cursor.fetchall():
+            stats[round_id][key] = GroupStats(n=n, total=float(total), total_sq=float(total_sq))
+    return stats
+
+
+def round_results(round: Round) -> dict[str, Any]:
+    """Everything the results page, the API and the exports show for a round."""
+    framework = round.framework
+    statements = list(
+        Statement.objects.filter(framework=framework).select_related("principle__area")
+    )
+    ratings = Rating.objects.filter(round=round)
+    stats = _aggregates(
+        (row["statement_id"], row)
+        for row in ratings.values("statement_id").annotate(
+            n=Count("value"),
+            answers=Count("id"),
+            total=Sum("value"),
+            total_sq=Sum(F("value") * F("value")),
+        )
+    )
+    distribution: dict[int, dict[int | None, int]] = defaultdict(dict)
+    for row in ratings.values("statement_id", "raw").annotate(c=Count("id")):
+        distribution[row["statement_id"]][row["raw"]] = row["c"]
+
+    combos = list(
+        Response.objects.filter(round=round)
+        .values(*BREAKDOWNS)
+        .annotate(n=Count("id"))
+    )
+    responded = sum(c["n"] for c in combos)
+    floor = round.anonymity_floor
+    visible = responded >= floor
+    invited = round.invited_count
+
+    areas = _score_items(statements, stats, distribution, visible)
+    overall = combine(a["score"] for a in areas) if visible else None
+    groups, gaps = _groups(round, statements, combos, floor, visible)
+    change = _change(round, statements, visible)
+    comments = _comments(round, framework, visible)
+    return {
+        "round": {
+            "id": round.pk,
+            "title": round.title,
+            "framework": {"key": framework.key, "version": framework.version,
+                          "title": framework.title},
+            "status": round.status,
+            "invited": invited,
+            "responded": responded,
+        },
+        "anonymity_floor": floor,
+        "suppressed": not visible,
+        "overall": {"score": _round_number(overall), "band": band(overall)},
+        "areas": areas,
+        "groups": groups,
+        "gaps": gaps,
+        "change": change,
+        "comments": comments,
+    }
+
+
+def _score_items(
+    statements: list[Statement],
+    stats: dict[Any, StatementAgg],
+    distribution: dict[int, dict[int | None, int]],
+    visible: bool,
+) -> list[dict[str, Any]]:
+    empty = StatementAgg(n=0, total=0.0, total_sq=0.0, dont_know=0)
+    by_principle: dict[int, list[tuple[Statement, Any]]] = defaultdict(list)
+    for s in statements:
+        result = statement_result(stats.get(s.pk, empty) if visible else empty, s.scale)
+        by_principle[s.principle_id].append((s, result))
+    areas: dict[int, dict[str, Any]] = {}
+    for s in statements:
+        principle = s.principle
+        area = principle.area
+        if area.pk not in areas:
+            areas[area.pk] = {"key": area.key, "title": area.title, "principles": {}}
+        principles = areas[area.pk]["principles"]
+        if principle.pk in principles:
+            continue
+        items = by_principle[principle.pk]
+        p_result = principle_result(r for _, r in items)
+        principles[principle.pk] = {
+            "id": principle.pk,
+            "key": principle.key,
+            "title": principle.title,
+            "score": _round_number(p_result.score),
+            "band": p_result.band,
+            "spread": _round_number(p_result.spread),
+            "agreement": _round_number(p_result.agreement and p_result.agreement * 100),
+            "disputed": p_result.disputed,
+            "evidence_keys": list(principle.evidence),
+            "statements": [
+                _statement(st, r, distribution.get(st.pk, {}) if visible else {})
+                for st, r in items
+            ],
+        }
+    result = []
+    for area in areas.values():
+        principles = list(area["principles"].values())
+        score = combine(p["score"] for p in principles)
+        result.append({**area, "score": _round_number(score), "band": band(score),
+                       "principles": principles})
+    return result
+
+
+def _statement(s: Statement, r: Any, counts: dict[int | None, int]) -> dict[str, Any]:
+    scale = SCALES[s.scale]
+    labels = dict(scale.labels)
+    if s.scale == "maturity" and s.anchors:
+        labels = {int(k): v for k, v in s.anchors.items()}
+    dist = [{"answer": a, "label": labels.get(a, str(a)), "count": counts.get(a, 0)}
+            for a in scale.answers]
+    dist.append({"answer": None, "label": DONT_KNOW_LABEL, "count": counts.get(None, 0)})
+    return {
+        "id": s.pk,
+        "key": s.key,
+        "text": s.text,
+        "scale": s.scale,
+        "reverse": s.reverse,
+        "n": r.n,
+        "dont_know": r.dont_know,
+        "score": _round_number(r.score),
+        "band": r.band,
+        "spread": _round_number(r.spread),
+        "agreement": _round_number(r.agreement and r.agreement * 100),
+        "disputed": r.disputed,
+        "distribution": dist,
+    }
+
+
+def _groups(
+    round: Round,
+    statements: list[Statement],
+    combos: list[dict[str, Any]],
+    floor: int,
+    visible: bool,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    groups: list[dict[str, Any]] = []
+    gaps: list[dict[str, Any]] = []
+    principle_of = {s.pk: s.principle for s in statements}
+    area_of = {s.principle_id: s.principle.area_id for s in statements}
+    for by in BREAKDOWNS:
+        counts: dict[str, int] = defaultdict(int)
+        for combo in combos:
+            counts[combo[by] or ""] += combo["n"]
+        if by == "side" and set(counts) == {""}:
+            continue  # a partnership without sides has nothing to compare here
+        hidden = suppress_groups(dict(counts), floor) if visible else set(counts)
+        shown = [g for g in counts if g not in hidden]
+        scores: dict[str, dict[str, float | None]] = {}
+        if shown:
+            per_statement: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+            rows = (
+                Rating.objects.filter(round=round, **{f"response__{by}__in": shown})
+                .values(f"response__{by}", "statement_id")
+                .annotate(n=Count("value"), total=Sum("value"))
+            )
+            for row in rows:
+                if row["n"]:
+                    per_statement[row[f"response__{by}"]][row["statement_id"]].append(
+                        row["total"] / row["n"]
+                    )
+            for group in shown:
+                by_principle: dict[Any, list[float | None]] = defaultdict(list)
+                for statement_id, means in per_statement[group].items():
+                    by_principle[principle_of[statement_id]].append(means[0])
+                scores[group] = {p.key: combine(v) for p, v in by_principle.items()}
+        for name in sorted(counts, key=lambda g: (-counts[g], g)):
+            suppressed = name in hidden
+            principle_scores = scores.get(name, {})
+            overall = None
+            if not suppressed:
+                area_scores: dict[int, list[float | None]] = defaultdict(list)
+                for s in {s.principle for s in statements}:
+                    area_scores[area_of[s.pk]].append(principle_scores.get(s.key))
+                overall = combine(combine(v) for v in area_scores.values())
+            groups.append({
+                "by": by,
+                "name": _group_label(by, name),
+                "n": None if suppressed else counts[name],
+                "suppressed": suppressed,
+                "overall": None if suppressed else {"score": _round_number(overall),
+                                                    "band": band(overall)},
+                "principles": [
+                    {"key": p.key, "score": None if suppressed else _round_number(
+                        principle_scores.get(p.key))}
+                    for p in _principles(statements)
+                ],
+            })
+        labelled = {_group_label(by, g): scores[g] for g in shown}
+        titles = {p.key: p.title for p in _principles(statements)}
+        for gap in group_gaps(labelled):
+            gaps.append({
+                "by": by,
+                "principle": gap.principle,
+                "principle_title": titles.get(gap.principle, gap.principle),
+                "groups": [gap.group_a, gap.group_b],
+                "difference": _round_number(gap.difference),
+            })
+    return groups, gaps
+
+
+def _principles(statements: list[Statement]) -> list[Any]:
+    seen: dict[int, Any] = {}
+    for s in statements:
+        seen.setdefault(s.principle_id, s.principle)
+    return list(seen.values())
+
+
+def _change(round: Round, statements: list[Statement], visible: bool) -> dict[str, Any]:
+    previous = previous_round(round)
+    if previous is None:
+        return {"previous_round": None, "principles": []}
+    summary = {"id": previous.pk, "title": previous.title,
+               "framework_version": previous.framework.version}
+    if not visible:
+        return {"previous_round": summary, "principles": []}
+    shared = set(
+        Statement.objects.filter(framework=previous.framework).values_list("key", flat=True)
+    ) & {s.key for s in statements}
+    if not shared:
+        return {"previous_round": summary, "principles": []}
+    stats = _respondent_principle_stats([previous.pk, round.pk], shared)
+    prev_stats = stats.get(previous.pk, {})
+    # Rounds below the floor are never compared, so nothing is revealed by the difference.
+    if sum(1 for _ in Response.objects.filter(round=previous).values("pk")[:previous.anonymity_floor]) < previous.anonymity_floor:
+        return {"previous_round": summary, "principles": []}
+    changes = compare_rounds(prev_stats, stats.get(round.pk, {}))
+    titles = {s.principle.key: s.principle.title for s in statements}
+    return {
+        "previous_round": summary,
+        "principles": [
+            {
+                "key": key,
+                "title": titles.get(key, key),
+                "previous_score": _round_number(prev_stats[key].mean),
+                "difference": _round_number(c.difference),
+                "p_value": None if c.p_value is None else builtins.round(c.p_value, 4),
+                "beyond_noise": c.beyond_noise,
+            }
+            for key, c in changes.items()
+        ],
+    }
+
+
+def _comments(round: Round, framework: Framework, visible: bool) -> list[dict[str, Any]]:
+    if not visible or not round.ask_comments:
+        return []
+    areas = list(framework.areas.values_list("key", "title"))
+    texts: dict[str, list[str]] = defaultdict(list)
+    # Ordering by the random response id scatters comments away from submission order.
+    for comments in Response.objects.filter(round=round).exclude(comments={}).order_by(
+        "id"
+    ).values_list("comments", flat=True):
+        for key, text in comments.items():
+            texts[key].append(text)
+    return [{"area": key, "title": title, "comments": texts[key]} for key, title in areas
+            if texts[key]]
+
