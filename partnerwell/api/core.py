@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -12,9 +12,9 @@ from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
-from pydantic import field_validator
+from pydantic import AfterValidator, StringConstraints, field_validator
 
 from partnerwell.core import access, services
 from partnerwell.core.models import (
@@ -29,6 +29,56 @@ from partnerwell.core.models import (
 )
 
 router = Router()
+
+
+class Pagination(LimitOffsetPagination):
+    class Input(Schema):
+        # Bounded so that a huge number is a 422, not an out-of-range error in the database.
+        limit: int = Field(100, ge=1, le=1000)
+        offset: int = Field(0, ge=0, le=2**31 - 1)
+
+
+def _no_nul(value: Any) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain the NUL character (\\u0000)")
+    if isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    return value
+
+
+class Input(Schema):
+    """Base of every request body: text the database cannot store is refused up front."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return _no_nul(value)
+
+
+# A name is stripped first, so one made only of spaces counts as empty.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+SideName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Responsibility = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)]
+
+
+def _distinct_sides(names: list[str]) -> list[str]:
+    if len({n.lower() for n in names}) != len(names):
+        raise ValueError("each side needs a different name")
+    return names
+
+
+def _clean_responsibilities(labels: list[str]) -> list[str]:
+    """Blank labels dropped and repeats (in any case) kept once, as on the member pages."""
+    seen: dict[str, str] = {}
+    for label in labels:
+        if label and label.lower() not in seen:
+            seen[label.lower()] = label
+    return list(seen.values())
+
+
+Sides = Annotated[list[SideName], Field(max_length=20), AfterValidator(_distinct_sides)]
+Responsibilities = Annotated[list[Responsibility], AfterValidator(_clean_responsibilities)]
 
 
 def _user(request: HttpRequest) -> User:
@@ -47,14 +97,14 @@ class OrganisationOut(Schema):
     website: str
 
 
-class OrganisationIn(Schema):
-    name: str = Field(min_length=1, max_length=200)
+class OrganisationIn(Input):
+    name: Name
     sector: Sector
     website: str = ""
 
 
-class OrganisationPatch(Schema):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+class OrganisationPatch(Input):
+    name: Name | None = None
     sector: Sector | None = None
     website: str | None = None
 
@@ -70,11 +120,13 @@ def _save_organisation(organisation: Organisation) -> Organisation:
 
 
 @router.get("/organisations", response=list[OrganisationOut], tags=["organisations"])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_organisations(request: HttpRequest, q: str = "") -> QuerySet[Organisation]:
     """The instance-wide directory of partner organisations."""
     organisations = Organisation.objects.order_by(Lower("name"))
-    return organisations.filter(name__icontains=q[:100]) if q else organisations
+    # PostgreSQL cannot compare text holding NUL, and no name holds one.
+    q = q[:100].replace("\x00", "")
+    return organisations.filter(name__icontains=q) if q else organisations
 
 
 @router.get("/organisations/{organisation_id}", response=OrganisationOut, tags=["organisations"])
@@ -83,11 +135,11 @@ def get_organisation(request: HttpRequest, organisation_id: int) -> Organisation
 
 
 @router.post("/organisations", response={201: OrganisationOut}, tags=["organisations"])
-def create_organisation(request: HttpRequest, payload: OrganisationIn) -> tuple[int, Organisation]:
+def create_organisation(request: HttpRequest, payload: OrganisationIn) -> Status[Organisation]:
     user = _user(request)
     if not (user.is_superuser or access.managed_partnerships(user).exists()):
         raise PermissionDenied("Only partnership managers and chairs can add organisations.")
-    return 201, _save_organisation(Organisation(**payload.dict()))
+    return Status(201, _save_organisation(Organisation(**payload.dict())))
 
 
 @router.patch("/organisations/{organisation_id}", response=OrganisationOut, tags=["organisations"])
@@ -124,32 +176,32 @@ class PartnershipOut(Schema):
         return [s.name for s in obj.sides.all()]
 
 
-class PartnershipIn(Schema):
-    name: str = Field(min_length=1, max_length=200)
+class PartnershipIn(Input):
+    name: Name
     type: PartnershipType
     organisation_id: int = Field(description="The organisation you represent on it.")
     purpose: str = ""
     vision: str = ""
     area: str = Field(default="", max_length=200)
     parent_id: int | None = None
-    sides: list[str] | None = Field(
+    sides: Sides | None = Field(
         default=None,
         description="Side names; leave out for the type's default (a forum gets two sides).",
     )
 
 
-class PartnershipPatch(Schema):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+class PartnershipPatch(Input):
+    name: Name | None = None
     type: PartnershipType | None = None
     purpose: str | None = None
     vision: str | None = None
     area: str | None = Field(default=None, max_length=200)
     parent_id: int | None = None
-    sides: list[str] | None = None
+    sides: Sides | None = None
 
 
 @router.get("/partnerships", response=list[PartnershipOut], tags=["partnerships"])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_partnerships(request: HttpRequest) -> QuerySet[Partnership]:
     """The partnerships you belong to."""
     return (
@@ -173,15 +225,27 @@ def _parent(user: User, parent_id: int | None) -> Partnership | None:
     return parent
 
 
+def _refuse_cycle(partnership: Partnership, parent: Partnership | None) -> None:
+    """A partnership may not sit under itself, directly or through its own sub-groups."""
+    seen: set[int] = set()
+    while parent is not None and parent.pk not in seen:
+        if parent.pk == partnership.pk:
+            raise ValidationError(
+                {"parent_id": "A partnership cannot sit under itself or one of its sub-groups."}
+            )
+        seen.add(parent.pk)
+        parent = parent.parent
+
+
 @router.post("/partnerships", response={201: PartnershipOut}, tags=["partnerships"])
-def create_partnership(request: HttpRequest, payload: PartnershipIn) -> tuple[int, Partnership]:
+def create_partnership(request: HttpRequest, payload: PartnershipIn) -> Status[Partnership]:
     user = _user(request)
     organisation = Organisation.objects.filter(pk=payload.organisation_id).first()
     if organisation is None:
         raise ValidationError({"organisation_id": "No organisation has that id."})
     partnership = services.partnership_create(
         by=user,
-        name=payload.name.strip(),
+        name=payload.name,
         kind=payload.type,
         organisation=organisation,
         purpose=payload.purpose,
@@ -190,7 +254,7 @@ def create_partnership(request: HttpRequest, payload: PartnershipIn) -> tuple[in
         parent=_parent(user, payload.parent_id),
         sides=payload.sides,
     )
-    return 201, partnership
+    return Status(201, partnership)
 
 
 @router.patch("/partnerships/{partnership_id}", response=PartnershipOut, tags=["partnerships"])
@@ -203,8 +267,7 @@ def update_partnership(
     with transaction.atomic():
         if "parent_id" in data:
             parent = _parent(user, data.pop("parent_id"))
-            if parent is not None and parent.pk == partnership.pk:
-                raise ValidationError({"parent_id": "A partnership cannot be its own parent."})
+            _refuse_cycle(partnership, parent)
             partnership.parent = parent
         sides = data.pop("sides", None)
         if "type" in data:
@@ -247,15 +310,17 @@ class MemberOut(Schema):
         return obj.side.name if obj.side else None
 
 
-class MemberIn(Schema):
+class MemberIn(Input):
     email: str = Field(max_length=254)
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     organisation_id: int
     role: Role = Role.MEMBER
-    side: str | None = Field(default=None, description="The side's name, when it has sides.")
+    side: str | None = Field(
+        default=None, max_length=100, description="The side's name, when it has sides."
+    )
     decision_maker: bool = False
     deputy_for_id: int | None = None
-    responsibilities: list[str] = []
+    responsibilities: Responsibilities = []
     start_date: dt.date | None = None
     end_date: dt.date | None = None
 
@@ -270,13 +335,13 @@ class MemberIn(Schema):
         return value
 
 
-class MemberPatch(Schema):
+class MemberPatch(Input):
     organisation_id: int | None = None
     role: Role | None = None
-    side: str | None = None
+    side: str | None = Field(default=None, max_length=100)
     decision_maker: bool | None = None
     deputy_for_id: int | None = None
-    responsibilities: list[str] | None = None
+    responsibilities: Responsibilities | None = None
     start_date: dt.date | None = None
     end_date: dt.date | None = None
 
@@ -315,7 +380,7 @@ def _members(partnership_ids: QuerySet[Partnership]) -> QuerySet[Membership]:
 
 
 @router.get("/partnerships/{partnership_id}/members", response=list[MemberOut], tags=["members"])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_members(
     request: HttpRequest, partnership_id: int, current: bool | None = None
 ) -> QuerySet[Membership]:
@@ -339,7 +404,7 @@ def get_member(request: HttpRequest, member_id: int) -> Membership:
 @router.post("/partnerships/{partnership_id}/members", response={201: MemberOut}, tags=["members"])
 def create_member(
     request: HttpRequest, partnership_id: int, payload: MemberIn
-) -> tuple[int, Membership]:
+) -> Status[Membership]:
     user = _user(request)
     partnership = access.get_partnership(user, partnership_id, manage=True)
     data = payload.dict()
@@ -354,11 +419,11 @@ def create_member(
         side=refs.get("side"),
         decision_maker=payload.decision_maker,
         deputy_for=refs.get("deputy_for"),
-        responsibilities=[r.strip() for r in payload.responsibilities if r.strip()],
+        responsibilities=payload.responsibilities,
         start_date=payload.start_date,
         end_date=payload.end_date,
     )
-    return 201, membership
+    return Status(201, membership)
 
 
 @router.patch("/members/{member_id}", response=MemberOut, tags=["members"])

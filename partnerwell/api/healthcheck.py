@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from partnerwell.core import access as core_access
 from partnerwell.core.models import User
@@ -78,8 +78,13 @@ def get_framework(request: HttpRequest, framework_id: int) -> dict[str, Any]:
                 "key": p.key,
                 "title": p.title,
                 "statements": [
-                    {"key": s.key, "text": s.text, "scale": s.scale, "reverse": s.reverse,
-                     "answers": list(SCALES[s.scale].answers)}
+                    {
+                        "key": s.key,
+                        "text": s.text,
+                        "scale": s.scale,
+                        "reverse": s.reverse,
+                        "answers": list(SCALES[s.scale].answers),
+                    }
                     for s in p.statements.all()
                 ],
             }
@@ -119,11 +124,11 @@ class RoundIn(Schema):
 @router.get("/partnerships/{partnership_id}/rounds", response=list[RoundOut])
 def list_rounds(request: HttpRequest, partnership_id: int) -> QuerySet[Round]:
     partnership = core_access.get_partnership(_user(request), partnership_id)
-    return partnership.rounds.order_by("-opens_at")
+    return Round.objects.filter(partnership=partnership).order_by("-opens_at")
 
 
 @router.post("/partnerships/{partnership_id}/rounds", response={201: RoundOut})
-def open_round(request: HttpRequest, partnership_id: int, payload: RoundIn) -> tuple[int, Round]:
+def open_round(request: HttpRequest, partnership_id: int, payload: RoundIn) -> Status[Round]:
     """Open a round; invitations are made and emailed by the worker."""
     user = _user(request)
     partnership = core_access.get_partnership(user, partnership_id, manage=True)
@@ -132,7 +137,9 @@ def open_round(request: HttpRequest, partnership_id: int, payload: RoundIn) -> t
         .filter(pk=payload.framework_id)
         .filter(partnership__isnull=True)
         .first()
-        or access.visible_frameworks(user).filter(pk=payload.framework_id, partnership=partnership).first()
+        or access.visible_frameworks(user)
+        .filter(pk=payload.framework_id, partnership=partnership)
+        .first()
     )
     if framework is None:
         raise ValidationError({"framework_id": "No framework you can use has that id."})
@@ -151,9 +158,11 @@ def open_round(request: HttpRequest, partnership_id: int, payload: RoundIn) -> t
         ask_comments=payload.ask_comments,
         reminder_days=tuple(d for d in payload.reminder_days if 0 < d < 60),
         side=side,
-        chosen=tuple(partnership.memberships.filter(pk__in=payload.member_ids).values_list("pk", flat=True)),
+        chosen=tuple(
+            partnership.memberships.filter(pk__in=payload.member_ids).values_list("pk", flat=True)
+        ),
     )
-    return 201, services.round_open(by=user, partnership=partnership, plan=plan)
+    return Status(201, services.round_open(by=user, partnership=partnership, plan=plan))
 
 
 @router.get("/rounds/{round_id}", response=RoundOut)
@@ -165,21 +174,27 @@ class SendOut(Schema):
     message: str
 
 
+class SendIn(Schema):
+    reminders: bool = Field(
+        default=False, description="True to remind everyone who has not answered yet."
+    )
+
+
 @router.post("/rounds/{round_id}/invitations", response={202: SendOut})
 def send_invitations(
-    request: HttpRequest, round_id: int, reminders: bool = False
-) -> tuple[int, dict[str, str]]:
-    """Send any invitations not yet sent, or (reminders=true) remind those who have not answered."""
+    request: HttpRequest, round_id: int, payload: SendIn
+) -> Status[dict[str, str]]:
+    """Send any invitations not yet sent, or remind those who have not answered."""
     from partnerwell.healthcheck.tasks import send_round_invitations, send_round_reminders
 
     round = access.get_round(_user(request), round_id, manage=True)
     if not round.is_open:
         raise ValidationError("The round is not open, so nothing can be sent.")
-    if reminders:
+    if payload.reminders:
         send_round_reminders.enqueue(round_id=round.pk)
-        return 202, {"message": "Reminders are queued for everyone who has not answered."}
+        return Status(202, {"message": "Reminders are queued for everyone who has not answered."})
     send_round_invitations.enqueue(round_id=round.pk, chosen=[])
-    return 202, {"message": "Invitations not yet sent are queued."}
+    return Status(202, {"message": "Invitations not yet sent are queued."})
 
 
 # Results ---------------------------------------------------------------------------
@@ -268,7 +283,9 @@ class PrincipleChange(Schema):
     key: str
     difference: float | None
     beyond_noise: bool
-    p_value: float | None = Field(description="Welch's t-test, before Holm's correction (extra field).")
+    p_value: float | None = Field(
+        description="Welch's t-test, before Holm's correction (extra field)."
+    )
 
 
 class PreviousRound(Schema):
@@ -322,7 +339,7 @@ class ResponseOut(Schema):
 
 
 @token_router.post("/responses", response={201: ResponseOut}, auth=None)
-def submit_response(request: HttpRequest, payload: ResponseIn) -> tuple[int, dict[str, str]]:
+def submit_response(request: HttpRequest, payload: ResponseIn) -> Status[dict[str, str]]:
     """Submit a member's answers with their personal token (for in-room or offline collection)."""
     try:
         invitation = access.get_invitation(request, payload.token)
@@ -332,9 +349,13 @@ def submit_response(request: HttpRequest, payload: ResponseIn) -> tuple[int, dic
         invitation = services.invitation_check(invitation)
     except services.InvitationProblem as problem:
         raise ValidationError({"token": str(problem)}) from None
-    services.response_check(invitation=invitation, answers=payload.answers, comments=payload.comments)
+    services.response_check(
+        invitation=invitation, answers=payload.answers, comments=payload.comments
+    )
     try:
-        services.response_submit(invitation=invitation, answers=payload.answers, comments=payload.comments)
+        services.response_submit(
+            invitation=invitation, answers=payload.answers, comments=payload.comments
+        )
     except services.InvitationProblem as problem:
         raise ValidationError({"token": str(problem)}) from None
-    return 201, {"message": "The answers are stored. Thank you."}
+    return Status(201, {"message": "The answers are stored. Thank you."})

@@ -109,7 +109,7 @@ def can_edit_organisation(user: AnyUser, organisation: Organisation) -> bool:
     """Managers of a partnership the organisation sits on, or with no partnership yet."""
     if user.is_authenticated and user.is_superuser:
         return True
-    sits_on = organisation.memberships.values("partnership_id")
+    sits_on = organisation.memberships.current().values("partnership_id")
     if not sits_on.exists():
         return managed_partnerships(user).exists()
     return managed_partnerships(user).filter(pk__in=sits_on).exists()

@@ -20,6 +20,7 @@ from partnerwell.core.models import (
     Sector,
     User,
 )
+from partnerwell.core.services import descendants
 from partnerwell.core.tasks import send_password_reset
 
 
@@ -94,7 +95,8 @@ class PartnershipForm(GDSModelForm):
         parent.label = "Parent partnership (optional)"
         parent.empty_label = "None"
         if self.instance.pk:
-            parent.queryset = parents.exclude(pk=self.instance.pk)
+            # A partnership cannot sit under itself or under one of its own sub-groups.
+            parent.queryset = parents.exclude(pk__in=descendants(self.instance))
             names = [s.name for s in self.instance.sides.all()]
             if [n.lower() for n in names] == ["management side", "staff side"]:
                 self.initial["sides_choice"] = "management_staff"
@@ -108,6 +110,10 @@ class PartnershipForm(GDSModelForm):
         names = _side_names(choice, data.get("custom_sides", ""))
         if choice == "custom" and len(names) < 2:
             self.add_error("custom_sides", "Name at least two sides, separated by commas.")
+        if any(len(n) > 100 for n in names):
+            self.add_error("custom_sides", "Keep each side's name to 100 characters or fewer.")
+        if len(names) > 20:
+            self.add_error("custom_sides", "A partnership can have at most 20 sides.")
         if len({n.lower() for n in names}) != len(names):
             self.add_error("custom_sides", "Each side needs a different name.")
         data["side_names"] = names

@@ -8,6 +8,7 @@ errors reaches `services.members_import`.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import zipfile
 from dataclasses import asdict, dataclass
@@ -29,10 +30,12 @@ COLUMNS: dict[str, set[str]] = {
     "role": {"role"},
     "side": {"side"},
     "decision_maker": {"decision-maker", "decision maker", "decision_maker", "can decide"},
+    # Optional: a past or future date on which the membership ends (our export has it).
+    "end_date": {"end date", "end_date", "ends"},
 }
 REQUIRED = ("organisation", "name", "email")
 # Columns our own export adds; a re-imported export skips them.
-IGNORED = {"deputy for", "responsibilities", "start date", "end date"}
+IGNORED = {"deputy for", "responsibilities", "start date"}
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
 _FORMULA_STARTS = set("=+-@")
@@ -56,6 +59,7 @@ class MemberRow:
     role: str
     side: str
     decision_maker: bool
+    end_date: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -266,6 +270,11 @@ def check_rows(
         if decides_raw not in _YES | _NO:
             reasons.append(f"decision-maker must be yes or no, not “{_clip(decides_raw)}”")
 
+        end_raw = cell(cells, "end_date")
+        end_date = _date(end_raw) if end_raw else None
+        if end_raw and end_date is None:
+            reasons.append(f"the end date “{_clip(end_raw)}” is not a date like 2026-03-31")
+
         if reasons:
             errors.append(RowError(line, _sentence(reasons)))
             continue
@@ -279,9 +288,21 @@ def check_rows(
                 role=str(role),
                 side=side,
                 decision_maker=decides_raw in _YES,
+                end_date=end_date.isoformat() if end_date else "",
             )
         )
     return rows, errors
+
+
+def _date(value: str) -> dt.date | None:
+    """A date written as 2026-03-31 or 31/03/2026 (an XLSX date cell reads as the first)."""
+    text = value.strip()[:19]
+    for pattern in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
 
 
 def _sentence(reasons: list[str]) -> str:

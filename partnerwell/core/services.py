@@ -48,9 +48,11 @@ def partnership_create(
 
     sides=None gives the default for the type; an empty list gives none.
     """
-    partnership = Partnership.objects.create(
-        name=name, kind=kind, purpose=purpose, vision=vision, area=area, parent=parent
+    partnership = Partnership(
+        name=name.strip(), kind=kind, purpose=purpose, vision=vision, area=area, parent=parent
     )
+    partnership.full_clean()
+    partnership.save()
     # With no sides given, a partnership forum gets management and staff sides.
     if sides is None:
         side_names = list(DEFAULT_FORUM_SIDES) if kind == PartnershipType.FORUM else []
@@ -70,9 +72,28 @@ def partnership_create(
     return partnership
 
 
+def descendants(partnership: Partnership) -> set[int]:
+    """The ids of a partnership and every group under it, at any depth."""
+    found = {partnership.pk}
+    frontier = {partnership.pk}
+    while frontier:
+        frontier = (
+            set(Partnership.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+            - found
+        )
+        found |= frontier
+    return found
+
+
 def partnership_set_sides(*, partnership: Partnership, names: Sequence[str]) -> None:
     """Add the named sides; sides that members sit on are never removed."""
     wanted = [n.strip() for n in names if n.strip()]
+    if any(len(n) > 100 for n in wanted):
+        raise ValidationError({"sides": "Keep each side's name to 100 characters or fewer."})
+    if len({n.lower() for n in wanted}) != len(wanted):
+        raise ValidationError({"sides": "Each side needs a different name."})
+    if len(wanted) > 20:
+        raise ValidationError({"sides": "A partnership can have at most 20 sides."})
     existing = {s.name.lower(): s for s in partnership.sides.all()}
     for order, name in enumerate(wanted):
         side = existing.pop(name.lower(), None)
@@ -203,7 +224,13 @@ def members_import(
     renamed = []
     for row in rows:
         person = people.get(row.email)
-        if person is not None and row.name and person.name != row.name:
+        # Someone who has signed in owns their name; an import does not overwrite it.
+        if (
+            person is not None
+            and person.last_login is None
+            and row.name
+            and person.name != row.name
+        ):
             person.name = row.name
             renamed.append(person)
     User.objects.bulk_update(renamed, ["name"], batch_size=1000)
@@ -247,16 +274,25 @@ def members_import(
             # Imported rows are never deputies, so nobody listed stands in for anyone.
             "deputy_for": None,
         }
+        end_date = dt.date.fromisoformat(row.end_date) if row.end_date else None
         membership = existing.get(person.pk)
         if membership is None:
             to_create.append(
-                Membership(partnership=partnership, person=person, start_date=today, **values)
+                Membership(
+                    partnership=partnership,
+                    person=person,
+                    start_date=today,
+                    end_date=end_date,
+                    **values,
+                )
             )
         else:
             for field, value in values.items():
                 setattr(membership, field, value)
-            # Someone re-listed after their term ended is a current member again.
-            if membership.end_date and membership.end_date <= today:
+            if end_date is not None:
+                membership.end_date = end_date
+            elif membership.end_date and membership.end_date <= today:
+                # Someone re-listed with no end date after their term ended is current again.
                 membership.end_date = None
             to_update.append(membership)
     Membership.objects.bulk_create(to_create, batch_size=1000)

@@ -31,6 +31,7 @@ __all__ = [
     "distribution_bar",
     "format_score",
     "group_bars",
+    "group_bars_per_chart",
     "score_bars",
 ]
 
@@ -132,6 +133,17 @@ def _svg(
         chart_id,
         desc,
         _join(body),
+    )
+
+
+def _backing(x: float, y: float, width: float, height: float) -> SafeString:
+    """A white box behind a label, so that gridlines do not run through its text."""
+    return format_html(
+        '<rect class="pw-chart-backing" x="{}" y="{}" width="{}" height="{}" fill="#ffffff"/>',
+        _num(x),
+        _num(y),
+        _num(width),
+        _num(height),
     )
 
 
@@ -241,7 +253,8 @@ def score_bars(rows: list[dict[str, Any]], *, title: str, chart_id: str) -> Safe
     top = 30.0
     row_height = 40.0
     bottom = top + row_height * max(len(rows), 1)
-    parts: list[SafeString] = []
+    # The axis goes first, so that bars and their labels are drawn over the gridlines.
+    parts: list[SafeString] = _axis(top, bottom)
     if not rows:
         parts.append(
             format_html(
@@ -256,6 +269,7 @@ def score_bars(rows: list[dict[str, Any]], *, title: str, chart_id: str) -> Safe
         label = _shorten(row.get("label", ""))
         score = row.get("score")
         band = row.get("band") if score is not None else None
+        parts.append(_backing(PLOT_LEFT, y + 2, 7 * len(label) + 4, 14))
         parts.append(
             format_html(
                 '<text class="pw-chart-label" x="{}" y="{}" font-size="12">{}</text>',
@@ -266,6 +280,7 @@ def score_bars(rows: list[dict[str, Any]], *, title: str, chart_id: str) -> Safe
         )
         bar_y = y + 18
         if score is None:
+            parts.append(_backing(PLOT_LEFT + 1, bar_y, 80, 16))
             parts.append(
                 format_html(
                     '<text class="pw-chart-none" x="{}" y="{}" font-style="italic" '
@@ -296,6 +311,10 @@ def score_bars(rows: list[dict[str, Any]], *, title: str, chart_id: str) -> Safe
             )
         )
         value = f"{format_score(score)} {_band_word(band)}"
+        disputed = f"{DISPUTED_MARK} disputed" if row.get("disputed") else ""
+        # A bold label is about 7.5 units a character at this size, a plain one 7.
+        value_width = 7.5 * len(value)
+        parts.append(_backing(end + 3, bar_y, value_width + 10 + 7 * len(disputed), 16))
         parts.append(
             format_html(
                 '<text class="pw-chart-value" x="{}" y="{}" font-weight="bold">{}</text>',
@@ -304,17 +323,15 @@ def score_bars(rows: list[dict[str, Any]], *, title: str, chart_id: str) -> Safe
                 value,
             )
         )
-        if row.get("disputed"):
-            # A value label is about 7.5 units a character at this size, bold.
+        if disputed:
             parts.append(
                 format_html(
-                    '<text class="pw-chart-disputed" x="{}" y="{}">{} disputed</text>',
-                    _num(end + 12 + 7.5 * len(value)),
+                    '<text class="pw-chart-disputed" x="{}" y="{}">{}</text>',
+                    _num(end + 12 + value_width),
                     _num(bar_y + 12),
-                    DISPUTED_MARK,
+                    disputed,
                 )
             )
-    parts.extend(_axis(top, bottom))
     return _svg(cid, bottom + 22, title, _score_summary(rows), parts, "pw-chart-scores")
 
 
@@ -400,6 +417,15 @@ def distribution_bar(distribution: list[dict[str, Any]], *, label: str) -> SafeS
             )
         )
         x += w
+    # An outline, because the palest answer colour is faint against a white page.
+    parts.append(
+        format_html(
+            '<rect x="0.5" y="0.5" width="{}" height="{}" fill="none" stroke="{}"/>',
+            _num(width - 1),
+            _num(height - 1),
+            MUTED_COLOUR,
+        )
+    )
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" class="pw-chart pw-chart-distribution" '
         'role="img" aria-label="{}" viewBox="0 0 {} {}" width="100%" font-family="{}" '
@@ -433,14 +459,8 @@ def group_bars(
     parts: list[SafeString] = []
 
     # Legend: a swatch and the name of each group, wrapped onto as many lines as needed.
-    legend_x, legend_y, line = float(PLOT_LEFT), 14.0, 0
-    for i, g in enumerate(shown):
-        name = _shorten(g.get("name", ""), 30)
-        text = f"{name} ({g.get('n')})" if g.get("n") is not None else name
-        item_width = 22 + 6.6 * len(text) + 16
-        if legend_x + item_width > WIDTH and legend_x > PLOT_LEFT:
-            legend_x, line = float(PLOT_LEFT), line + 1
-        y = legend_y + line * 18
+    legend = _legend_layout(shown)
+    for i, (g, (text, legend_x, y)) in enumerate(zip(shown, legend, strict=True)):
         parts.append(
             format_html(
                 '<g class="pw-chart-legend pw-group-{}"><rect x="{}" y="{}" width="14" '
@@ -454,10 +474,13 @@ def group_bars(
                 text,
             )
         )
-        legend_x += item_width
-    top = legend_y + (line + 1) * 18 + 22 if shown else 30.0
-    bar_h, gap = 12.0, 3.0
-    cluster = 20 + len(shown) * (bar_h + gap) + 10
+    top = _group_chart_top(legend) if shown else 30.0
+    bar_h, gap = GROUP_BAR_HEIGHT, GROUP_BAR_GAP
+    cluster = _cluster_height(len(shown))
+    bottom = top + (cluster * len(principles) if shown else 40)
+    if shown:
+        # The axis goes first, so that bars and their labels are drawn over the gridlines.
+        parts.extend(_axis(top, bottom))
     y = top
     if not shown:
         parts.append(
@@ -472,12 +495,14 @@ def group_bars(
         y += 40
     else:
         for p in principles:
+            label = _shorten(p.get("title") or p.get("key", ""))
+            parts.append(_backing(PLOT_LEFT, y + 2, 7 * len(label) + 4, 14))
             parts.append(
                 format_html(
                     '<text class="pw-chart-label" x="{}" y="{}">{}</text>',
                     PLOT_LEFT,
                     _num(y + 13),
-                    _shorten(p.get("title") or p.get("key", "")),
+                    label,
                 )
             )
             for j, g in enumerate(shown):
@@ -485,6 +510,9 @@ def group_bars(
                 bar_y = y + 19 + j * (bar_h + gap)
                 name = _shorten(g.get("name", ""), 30)
                 if score is None:
+                    parts.append(
+                        _backing(PLOT_LEFT + 1, bar_y - 1, 6.4 * (len(name) + 12) + 4, bar_h + 2)
+                    )
                     parts.append(
                         format_html(
                             '<text x="{}" y="{}" font-size="10" font-style="italic" '
@@ -497,11 +525,13 @@ def group_bars(
                     )
                     continue
                 end = _x(score)
+                text = f"{format_score(score)} {name}"
+                parts.append(_backing(end + 2, bar_y - 1, 6.4 * len(text) + 6, bar_h + 2))
                 parts.append(
                     format_html(
                         '<g class="pw-chart-bar pw-group-{}"><title>{}: {}, {} out of 100'
                         '</title><rect x="{}" y="{}" width="{}" height="{}" fill="{}"/></g>'
-                        '<text x="{}" y="{}" font-size="10">{} {}</text>',
+                        '<text x="{}" y="{}" font-size="10">{}</text>',
                         j % len(GROUP_COLOURS),
                         p.get("title") or p.get("key", ""),
                         name,
@@ -513,12 +543,10 @@ def group_bars(
                         colour_of[id(g)],
                         _num(end + 5),
                         _num(bar_y + 10),
-                        format_score(score),
-                        name,
+                        text,
                     )
                 )
             y += cluster
-    parts.extend(_axis(top, y))
     desc = (
         f"Scores out of 100 for {len(principles)} principles, one bar for each of "
         f"{len(shown)} group{'s' if len(shown) != 1 else ''}: "
@@ -530,7 +558,45 @@ def group_bars(
             f" {hidden} group{'s are' if hidden != 1 else ' is'} hidden because too few "
             "people in it answered."
         )
-    return _svg(cid, y + 22, title, desc, parts, "pw-chart-groups")
+    return _svg(cid, bottom + 22, title, desc, parts, "pw-chart-groups")
+
+
+GROUP_BAR_HEIGHT = 12.0
+GROUP_BAR_GAP = 3.0
+
+
+def _legend_layout(shown: Sequence[Mapping[str, Any]]) -> list[tuple[str, float, float]]:
+    """Each legend entry's text and where it goes, wrapping at the chart's width."""
+    placed = []
+    legend_x, line = float(PLOT_LEFT), 0
+    for g in shown:
+        name = _shorten(g.get("name", ""), 30)
+        text = f"{name} ({g.get('n')})" if g.get("n") is not None else name
+        item_width = 22 + 6.6 * len(text) + 16
+        if legend_x + item_width > WIDTH and legend_x > PLOT_LEFT:
+            legend_x, line = float(PLOT_LEFT), line + 1
+        placed.append((text, legend_x, 14.0 + line * 18))
+        legend_x += item_width
+    return placed
+
+
+def _group_chart_top(legend: Sequence[tuple[str, float, float]]) -> float:
+    return (legend[-1][2] if legend else 14.0) + 40
+
+
+def _cluster_height(groups: int) -> float:
+    return 30 + groups * (GROUP_BAR_HEIGHT + GROUP_BAR_GAP)
+
+
+def group_bars_per_chart(groups: list[dict[str, Any]], *, max_height: float = 860) -> int:
+    """How many principles one :func:`group_bars` chart can hold and still fit on a page.
+
+    ``max_height`` is in chart units: the chart is 640 units wide, so on an A4
+    page with 18 mm margins one unit is about 0.27 mm and 860 units about 235 mm.
+    """
+    shown = [g for g in groups if not g.get("suppressed")]
+    room = max_height - _group_chart_top(_legend_layout(shown)) - 22
+    return max(1, int(room // _cluster_height(len(shown))))
 
 
 def _group_score(group: Mapping[str, Any], key: object) -> float | None:

@@ -43,7 +43,9 @@ def _simulate(
     rng: random.Random,
     extra: dict[str, float] | None = None,
 ) -> None:
-    statements = list(Statement.objects.filter(framework=round.framework).select_related("principle"))
+    statements = list(
+        Statement.objects.filter(framework=round.framework).select_related("principle")
+    )
     ratings = []
     disputed_key = statements[len(statements) // 2].key
     for number, membership in enumerate(members):
@@ -73,8 +75,14 @@ def _simulate(
             if s.key == disputed_key:
                 raw = 5 if number % 2 else 1
             ratings.append(
-                Rating(response=response, round=round, statement=s, principle_id=s.principle_id,
-                       raw=raw, value=normalise(s.scale, raw, s.reverse))
+                Rating(
+                    response=response,
+                    round=round,
+                    statement=s,
+                    principle_id=s.principle_id,
+                    raw=raw,
+                    value=normalise(s.scale, raw, s.reverse),
+                )
             )
     Rating.objects.bulk_create(ratings, batch_size=2000)
 
@@ -88,50 +96,101 @@ COMMENTS = [
 ]
 
 
-def _round(forum: Partnership, framework: Framework, title: str, opens: dt.datetime,
-           closes: dt.datetime, members: list[Membership]) -> Round:
+def _round(
+    forum: Partnership,
+    framework: Framework,
+    title: str,
+    opens: dt.datetime,
+    closes: dt.datetime,
+    members: list[Membership],
+) -> Round:
     round = Round.objects.create(
-        partnership=forum, framework=framework, title=title, opens_at=opens, closes_at=closes,
-        anonymity_floor=3, ask_comments=True, reminder_days=[3],
-        invited_count=len(members), sent_count=len(members),
+        partnership=forum,
+        framework=framework,
+        title=title,
+        opens_at=opens,
+        closes_at=closes,
+        anonymity_floor=3,
+        ask_comments=True,
+        reminder_days=[3],
+        invited_count=len(members),
+        sent_count=len(members),
     )
-    Invitation.objects.bulk_create(
-        Invitation.build(round=round, membership=m) for m in members
-    )
+    Invitation.objects.bulk_create(Invitation.build(round=round, membership=m) for m in members)
     round.invitations.update(sent_at=opens)
     return round
 
 
 def load_demo() -> None:
     forum = Partnership.objects.filter(kind=PartnershipType.FORUM).order_by("pk").first()
-    if forum is None or forum.rounds.exists():
+    if forum is None or Round.objects.filter(partnership=forum).exists():
         return
-    rng = random.Random(7)  # noqa: S311 - demo data only
+    rng = random.Random(7)
     now = timezone.now()
     members = list(
-        Membership.objects.current().filter(partnership=forum)
-        .select_related("side", "organisation", "person").order_by("pk")
+        Membership.objects.current()
+        .filter(partnership=forum)
+        .select_related("side", "organisation", "person")
+        .order_by("pk")
     )
-    social = Framework.objects.filter(key="model-social-partnership", scope="builtin").order_by("-version").first()
-    pulse = Framework.objects.filter(key="member-pulse", scope="builtin").order_by("-version").first()
+    social = (
+        Framework.objects.filter(key="model-social-partnership", scope="builtin")
+        .order_by("-version")
+        .first()
+    )
+    pulse = (
+        Framework.objects.filter(key="member-pulse", scope="builtin").order_by("-version").first()
+    )
     if social is None or pulse is None:
         return
     demo_member = [m for m in members if m.person.email == "member@example.org"]
-    others = [m for m in members if m.person.email not in {"member@example.org", "manager@example.org"}]
+    others = [
+        m for m in members if m.person.email not in {"member@example.org", "manager@example.org"}
+    ]
 
-    first = _round(forum, social, "Forum health check 2025", now - dt.timedelta(days=410),
-                   now - dt.timedelta(days=390), members)
+    first = _round(
+        forum,
+        social,
+        "Forum health check 2025",
+        now - dt.timedelta(days=410),
+        now - dt.timedelta(days=390),
+        members,
+    )
     _simulate(first, others[:15], LEANINGS_2025, (now - dt.timedelta(days=395)).date(), rng)
-    first.invitations.filter(membership__in=others[:15]).update(used_at=now - dt.timedelta(days=395))
+    first.invitations.filter(membership__in=others[:15]).update(
+        used_at=now - dt.timedelta(days=395)
+    )
 
-    second = _round(forum, social, "Forum health check 2026", now - dt.timedelta(days=45),
-                    now - dt.timedelta(days=25), members)
-    _simulate(second, others[:17], LEANINGS_2026, (now - dt.timedelta(days=30)).date(), rng,
-              extra=IMPROVED_2026)
-    second.invitations.filter(membership__in=others[:17]).update(used_at=now - dt.timedelta(days=30))
+    second = _round(
+        forum,
+        social,
+        "Forum health check 2026",
+        now - dt.timedelta(days=45),
+        now - dt.timedelta(days=25),
+        members,
+    )
+    _simulate(
+        second,
+        others[:17],
+        LEANINGS_2026,
+        (now - dt.timedelta(days=30)).date(),
+        rng,
+        extra=IMPROVED_2026,
+    )
+    second.invitations.filter(membership__in=others[:17]).update(
+        used_at=now - dt.timedelta(days=30)
+    )
 
-    open_round = _round(forum, pulse, "Member pulse, autumn", now - dt.timedelta(days=3),
-                        now + dt.timedelta(days=11), members)
+    open_round = _round(
+        forum,
+        pulse,
+        "Member pulse, autumn",
+        now - dt.timedelta(days=3),
+        now + dt.timedelta(days=11),
+        members,
+    )
     answered = [m for m in others if m not in demo_member][:5]
     _simulate(open_round, answered, LEANINGS_2026, (now - dt.timedelta(days=1)).date(), rng)
-    open_round.invitations.filter(membership__in=answered).update(used_at=now - dt.timedelta(days=1))
+    open_round.invitations.filter(membership__in=answered).update(
+        used_at=now - dt.timedelta(days=1)
+    )

@@ -152,11 +152,18 @@ def results_xlsx(results: dict[str, Any], *, partnership_name: str) -> bytes:
     _sheet(
         wb,
         "Principles",
-        ["Area", "Principle key", "Principle", "Score", "Band", "Spread", "Agreement",
-         "Disputed"],
+        ["Area", "Principle key", "Principle", "Score", "Band", "Spread", "Agreement", "Disputed"],
         (
-            [a["title"], p["key"], p["title"], p.get("score"), _band(p.get("band")),
-             p.get("spread"), p.get("agreement"), _yes_no(p.get("disputed", False))]
+            [
+                a["title"],
+                p["key"],
+                p["title"],
+                p.get("score"),
+                _band(p.get("band")),
+                p.get("spread"),
+                p.get("agreement"),
+                _yes_no(p.get("disputed", False)),
+            ]
             for a, p in principles
         ),
         widths=(28, 16, 40, 9, 12, 9, 11, 10),
@@ -165,13 +172,37 @@ def results_xlsx(results: dict[str, Any], *, partnership_name: str) -> bytes:
     _sheet(
         wb,
         "Statements",
-        ["Area", "Principle", "Statement key", "Statement", "Scale", "Reverse-scored",
-         "Answers", "Don't know", "Score", "Band", "Spread", "Agreement", "Disputed"],
+        [
+            "Area",
+            "Principle",
+            "Statement key",
+            "Statement",
+            "Scale",
+            "Reverse-scored",
+            "Answers",
+            "Don't know",
+            "Score",
+            "Band",
+            "Spread",
+            "Agreement",
+            "Disputed",
+        ],
         (
-            [a["title"], p["title"], s["key"], s["text"], s.get("scale"),
-             _yes_no(s.get("reverse", False)), s.get("n"), s.get("dont_know"), s.get("score"),
-             _band(s.get("band")), s.get("spread"), s.get("agreement"),
-             _yes_no(s.get("disputed", False))]
+            [
+                a["title"],
+                p["title"],
+                s["key"],
+                s["text"],
+                s.get("scale"),
+                _yes_no(s.get("reverse", False)),
+                s.get("n"),
+                s.get("dont_know"),
+                s.get("score"),
+                _band(s.get("band")),
+                s.get("spread"),
+                s.get("agreement"),
+                _yes_no(s.get("disputed", False)),
+            ]
             for a, p in principles
             for s in p.get("statements") or []
         ),
@@ -183,8 +214,15 @@ def results_xlsx(results: dict[str, Any], *, partnership_name: str) -> bytes:
     _sheet(
         wb,
         "Groups",
-        ["Breakdown", "Group", "Shown", "People who answered", "Overall score", "Overall band",
-         *[p["title"] for p in all_principles]],
+        [
+            "Breakdown",
+            "Group",
+            "Shown",
+            "People who answered",
+            "Overall score",
+            "Overall band",
+            *[p["title"] for p in all_principles],
+        ],
         (_group_row(g, all_principles) for g in results.get("groups") or []),
         widths=(14, 30, 10, 12, 10, 12, *[14] * len(all_principles)),
         number_formats={c: score_fmt for c in range(5, 7 + len(all_principles)) if c != 6},
@@ -194,8 +232,14 @@ def results_xlsx(results: dict[str, Any], *, partnership_name: str) -> bytes:
         "Gaps",
         ["Breakdown", "Principle key", "Principle", "Group A", "Group B", "Difference"],
         (
-            [BREAKDOWN_WORDS.get(g["by"], g["by"]), g["principle"], g["principle_title"],
-             g["groups"][0], g["groups"][1], g.get("difference")]
+            [
+                BREAKDOWN_WORDS.get(g["by"], g["by"]),
+                g["principle"],
+                g["principle_title"],
+                g["groups"][0],
+                g["groups"][1],
+                g.get("difference"),
+            ]
             for g in results.get("gaps") or []
         ),
         widths=(14, 16, 40, 28, 28, 11),
@@ -205,11 +249,16 @@ def results_xlsx(results: dict[str, Any], *, partnership_name: str) -> bytes:
     _sheet(
         wb,
         "Change",
-        ["Principle key", "Principle", "Previous score", "Difference", "p-value",
-         "Beyond noise"],
+        ["Principle key", "Principle", "Previous score", "Difference", "p-value", "Beyond noise"],
         (
-            [c["key"], c["title"], c.get("previous_score"), c.get("difference"),
-             c.get("p_value"), _yes_no(c.get("beyond_noise", False))]
+            [
+                c["key"],
+                c["title"],
+                c.get("previous_score"),
+                c.get("difference"),
+                c.get("p_value"),
+                _yes_no(c.get("beyond_noise", False)),
+            ]
             for c in change.get("principles") or []
         ),
         widths=(16, 40, 14, 11, 10, 13),
@@ -276,9 +325,12 @@ def _static_path(name: str) -> Path | None:
 
 def _make_fetcher() -> Any:
     # Imported here so that the spreadsheet export works without WeasyPrint's libraries.
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
+    from weasyprint.urls import (
+        URLFetcher,
+        URLFetcherResponse,
+    )
 
-    class StaticFetcher(URLFetcher):  # type: ignore[misc]
+    class StaticFetcher(URLFetcher):
         """Serves the PDF's stylesheets and images from static files on disk, nothing else.
 
         No request ever leaves the machine: a link that is not a static file is

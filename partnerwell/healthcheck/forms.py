@@ -6,13 +6,15 @@ import datetime as dt
 import hashlib
 from typing import Any
 
+from crispy_forms_gds.helper import FormHelper
+from crispy_forms_gds.layout import Field, Layout, Size
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
 from partnerwell.core.forms import GDSForm, choice_field
-from partnerwell.core.models import Membership, Partnership
+from partnerwell.core.models import Membership, Partnership, Side
 from partnerwell.healthcheck.frameworks import (
     AreaSpec,
     FrameworkFileError,
@@ -34,7 +36,7 @@ DONT_KNOW = "dk"
 
 
 class MemberMultipleChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: Membership) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: Membership) -> str:
         side = f", {obj.side.name.lower()}" if obj.side else ""
         return f"{obj.person.name} ({obj.organisation.name}{side})"
 
@@ -52,9 +54,9 @@ class RoundForm(GDSForm):
         widget=forms.RadioSelect,
         label="Who is asked?",
     )
-    side = forms.ModelChoiceField(
-        queryset=None, required=False, label="Which side (when asking one side)"
-    )  # type: ignore[arg-type]
+    side: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=Side.objects.none(), required=False, label="Which side (when asking one side)"
+    )
     chosen = MemberMultipleChoiceField(
         queryset=Membership.objects.none(),
         required=False,
@@ -94,7 +96,9 @@ class RoundForm(GDSForm):
             choice_field(self, "side").queryset = sides
         else:
             del self.fields["side"]
-            self.fields["audience"].choices = [c for c in Audience.choices if c[0] != Audience.SIDE]
+            audience = self.fields["audience"]
+            assert isinstance(audience, forms.ChoiceField)
+            audience.choices = [c for c in Audience.choices if c[0] != Audience.SIDE]
         chosen = self.fields["chosen"]
         assert isinstance(chosen, forms.ModelMultipleChoiceField)
         chosen.queryset = (
@@ -154,6 +158,12 @@ class AreaAnswersForm(forms.Form):
                 widget=forms.RadioSelect,
                 error_messages={"required": f"Choose an answer for “{s.text}”, or “Don't know”."},
             )
+        layout = [Field.radios(s.key, legend_size=Size.SMALL, small=True) for s in statements]
+        if ask_comment:
+            layout.append(Field.textarea("comment", label_size=Size.SMALL))
+        self.helper = FormHelper(self)
+        self.helper.form_tag = False
+        self.helper.layout = Layout(*layout)
         if ask_comment:
             self.fields["comment"] = forms.CharField(
                 required=False,

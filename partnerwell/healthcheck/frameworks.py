@@ -53,6 +53,8 @@ FORMAT = "partnerwell-framework/1"
 MAX_FILE_BYTES = 1_000_000
 #: A framework may hold at most this many statements.
 MAX_STATEMENTS = 500
+#: At most this many problems are listed; a note says how many more there are.
+MAX_REPORTED_ERRORS = 100
 #: The scales a statement can use (see partnerwell.healthcheck.scoring.SCALES).
 SCALE_KEYS: tuple[str, ...] = tuple(SCALES)
 #: The groups a framework may suggest comparing results between.
@@ -210,12 +212,25 @@ class LineError:
 
 
 class FrameworkFileError(ValueError):
-    """A framework file could not be used; ``errors`` lists every problem, by line."""
+    """A framework file could not be used; ``errors`` lists every problem, by line.
+
+    Problems without a line come first. Past MAX_REPORTED_ERRORS problems the
+    list is cut short and ends with a sentence saying how many were left out.
+    """
 
     def __init__(self, errors: list[LineError], *, filename: str = "framework") -> None:
-        self.errors: list[LineError] = sorted(
-            errors, key=lambda e: -1 if e.line is None else e.line
-        )
+        ordered = sorted(errors, key=lambda e: -1 if e.line is None else e.line)
+        if len(ordered) > MAX_REPORTED_ERRORS:
+            more = len(ordered) - MAX_REPORTED_ERRORS
+            ordered = [
+                *ordered[:MAX_REPORTED_ERRORS],
+                LineError(
+                    None,
+                    f"there are {more:,} more problems after these; "
+                    "fix these first and check the file again.",
+                ),
+            ]
+        self.errors: list[LineError] = ordered
         self.filename = filename
         lines = "\n".join(f"  {e}" for e in self.errors)
         count = len(self.errors)
@@ -373,9 +388,10 @@ class _Checker:
         if value is None:
             return None
         if not _KEY_RE.fullmatch(value) or len(value) > MAX_KEY_LENGTH:
+            shown = value if len(value) <= 40 else value[:37] + "..."
             self.error(
                 node,
-                f"{what} '{value}' is not a valid key; use up to {MAX_KEY_LENGTH} lowercase "
+                f"{what} '{shown}' is not a valid key; use up to {MAX_KEY_LENGTH} lowercase "
                 "letters, digits and single hyphens, such as 'shared-purpose'.",
             )
             return None
@@ -933,6 +949,57 @@ def _count_statements(area_nodes: list[Node]) -> int:
     return total
 
 
+class _TooDeepError(Exception):
+    def __init__(self, line: int | None) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+#: Brackets ([ or {) may nest this deep; framework files need two levels at most.
+MAX_FLOW_DEPTH = 20
+#: Indented blocks may nest this deep; framework files need about eight.
+MAX_BLOCK_DEPTH = 40
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses absurd nesting before it costs time.
+
+    PyYAML's scanner does work proportional to the bracket depth for every
+    token, so a megabyte of '[' would take hours to reject, and a megabyte of
+    nested '- ' half a minute. Stopping at a depth no framework needs keeps
+    every file, good or bad, quick to read.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        # (line, anchor) of every alias met while composing.
+        self.aliases: list[tuple[int | None, str]] = []
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        # An alias (*name) reuses another part of the tree, so a small file could
+        # stand for an enormous one; note it and put an empty value in its place.
+        if self.check_event(yaml.AliasEvent):
+            event = self.get_event()
+            mark = event.start_mark
+            self.aliases.append((None if mark is None else int(mark.line) + 1, event.anchor))
+            return ScalarNode(_NULL_TAG, "", event.start_mark, event.end_mark)
+        return super().compose_node(parent, index)
+
+    def _too_deep(self) -> _TooDeepError:
+        mark = self.get_mark()
+        return _TooDeepError(None if mark is None else int(mark.line) + 1)
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_FLOW_DEPTH:
+            raise self._too_deep()
+        super().fetch_flow_collection_start(TokenClass)
+
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) >= MAX_BLOCK_DEPTH:
+            raise self._too_deep()
+        return bool(super().add_indent(column))
+
+
 def _yaml_error(exc: yaml.YAMLError, text: str) -> LineError:
     """Turn a PyYAML exception into a sentence with a line number."""
     if isinstance(exc, yaml.MarkedYAMLError):
@@ -994,26 +1061,37 @@ def load_framework(text: str | bytes, *, filename: str = "framework") -> Framewo
             ) from None
     text = text.removeprefix("\ufeff")
 
-    checker = _Checker()
+    aliases: list[tuple[int | None, str]] = []
     try:
-        # Aliases (*name) could blow a small file up into a huge tree; refuse them.
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                mark = event.start_mark
-                checker.error(
-                    None if mark is None else int(mark.line) + 1,
-                    f"the alias '*{event.anchor}' repeats another part of the file; "
-                    "framework files do not allow aliases, so write the value out in full.",
-                )
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            aliases = loader.aliases
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise fail([_yaml_error(exc, text)]) from None
+    except _TooDeepError as exc:
+        message = (
+            "the file is nested far deeper than a framework file needs; "
+            "check the indentation and brackets on this line."
+        )
+        raise fail([LineError(exc.line, message)]) from None
     except RecursionError:
         raise fail(
             [LineError(None, "the file is nested too deeply to be a framework file.")]
         ) from None
-    if checker.errors:
-        raise fail(checker.errors)
+    if aliases:
+        raise fail(
+            [
+                LineError(
+                    line,
+                    f"the alias '*{anchor}' repeats another part of the file; "
+                    "framework files do not allow aliases, so write the value out in full.",
+                )
+                for line, anchor in aliases
+            ]
+        )
     if root is None:
         raise fail(
             [
@@ -1024,6 +1102,7 @@ def load_framework(text: str | bytes, *, filename: str = "framework") -> Framewo
                 )
             ]
         )
+    checker = _Checker()
     spec = checker.framework(root)
     if checker.errors or spec is None:
         raise fail(checker.errors or [LineError(None, "the framework could not be read.")])
@@ -1127,4 +1206,6 @@ def dump_framework(spec: FrameworkSpec) -> str:
         ]
     for name, value in spec.extra.items():
         data[name] = value
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096, indent=2)
+    return yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096, indent=2
+    )

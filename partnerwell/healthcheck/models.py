@@ -224,6 +224,9 @@ class Invitation(models.Model):
     def __str__(self) -> str:
         return f"Invitation to {self.round} for {self.membership.person}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("healthcheck-respond", args=[self.token])
+
     @classmethod
     def build(cls, *, round: Round, membership: Membership) -> Invitation:
         nonce = secrets.token_hex(16)
@@ -237,9 +240,6 @@ class Invitation(models.Model):
     @property
     def token(self) -> str:
         return _token_for(self.nonce)
-
-    def get_absolute_url(self) -> str:
-        return reverse("healthcheck-respond", args=[self.token])
 
 
 class Response(models.Model):

@@ -125,11 +125,7 @@ def round_results(round: Round) -> dict[str, Any]:
     for row in ratings.values("statement_id", "raw").annotate(c=Count("id")):
         distribution[row["statement_id"]][row["raw"]] = row["c"]
 
-    combos = list(
-        Response.objects.filter(round=round)
-        .values(*BREAKDOWNS)
-        .annotate(n=Count("id"))
-    )
+    combos = list(Response.objects.filter(round=round).values(*BREAKDOWNS).annotate(n=Count("id")))
     responded = sum(c["n"] for c in combos)
     floor = round.anonymity_floor
     visible = responded >= floor
@@ -144,8 +140,11 @@ def round_results(round: Round) -> dict[str, Any]:
         "round": {
             "id": round.pk,
             "title": round.title,
-            "framework": {"key": framework.key, "version": framework.version,
-                          "title": framework.title},
+            "framework": {
+                "key": framework.key,
+                "version": framework.version,
+                "title": framework.title,
+            },
             "status": round.status,
             "invited": invited,
             "responded": responded,
@@ -194,17 +193,17 @@ def _score_items(
             "disputed": p_result.disputed,
             "evidence_keys": list(principle.evidence),
             "statements": [
-                _statement(st, r, distribution.get(st.pk, {}) if visible else {})
-                for st, r in items
+                _statement(st, r, distribution.get(st.pk, {}) if visible else {}) for st, r in items
             ],
         }
-    result = []
-    for area in areas.values():
-        principles = list(area["principles"].values())
-        score = combine(p["score"] for p in principles)
-        result.append({**area, "score": _round_number(score), "band": band(score),
-                       "principles": principles})
-    return result
+    scored: list[dict[str, Any]] = []
+    for entry in areas.values():
+        listed = list(entry["principles"].values())
+        score = combine(p["score"] for p in listed)
+        scored.append(
+            {**entry, "score": _round_number(score), "band": band(score), "principles": listed}
+        )
+    return scored
 
 
 def _statement(s: Statement, r: Any, counts: dict[int | None, int]) -> dict[str, Any]:
@@ -212,8 +211,10 @@ def _statement(s: Statement, r: Any, counts: dict[int | None, int]) -> dict[str,
     labels = dict(scale.labels)
     if s.scale == "maturity" and s.anchors:
         labels = {int(k): v for k, v in s.anchors.items()}
-    dist = [{"answer": a, "label": labels.get(a, str(a)), "count": counts.get(a, 0)}
-            for a in scale.answers]
+    dist = [
+        {"answer": a, "label": labels.get(a, str(a)), "count": counts.get(a, 0)}
+        for a in scale.answers
+    ]
     dist.append({"answer": None, "label": DONT_KNOW_LABEL, "count": counts.get(None, 0)})
     return {
         "id": s.pk,
@@ -253,7 +254,9 @@ def _groups(
         shown = [g for g in counts if g not in hidden]
         scores: dict[str, dict[str, float | None]] = {}
         if shown:
-            per_statement: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+            per_statement: dict[str, dict[int, list[float]]] = defaultdict(
+                lambda: defaultdict(list)
+            )
             rows = (
                 Rating.objects.filter(round=round, **{f"response__{by}__in": shown})
                 .values(f"response__{by}", "statement_id")
@@ -278,29 +281,38 @@ def _groups(
                 for s in {s.principle for s in statements}:
                     area_scores[area_of[s.pk]].append(principle_scores.get(s.key))
                 overall = combine(combine(v) for v in area_scores.values())
-            groups.append({
-                "by": by,
-                "name": _group_label(by, name),
-                "n": None if suppressed else counts[name],
-                "suppressed": suppressed,
-                "overall": None if suppressed else {"score": _round_number(overall),
-                                                    "band": band(overall)},
-                "principles": [
-                    {"key": p.key, "score": None if suppressed else _round_number(
-                        principle_scores.get(p.key))}
-                    for p in _principles(statements)
-                ],
-            })
+            groups.append(
+                {
+                    "by": by,
+                    "name": _group_label(by, name),
+                    "n": None if suppressed else counts[name],
+                    "suppressed": suppressed,
+                    "overall": None
+                    if suppressed
+                    else {"score": _round_number(overall), "band": band(overall)},
+                    "principles": [
+                        {
+                            "key": p.key,
+                            "score": None
+                            if suppressed
+                            else _round_number(principle_scores.get(p.key)),
+                        }
+                        for p in _principles(statements)
+                    ],
+                }
+            )
         labelled = {_group_label(by, g): scores[g] for g in shown}
         titles = {p.key: p.title for p in _principles(statements)}
         for gap in group_gaps(labelled):
-            gaps.append({
-                "by": by,
-                "principle": gap.principle,
-                "principle_title": titles.get(gap.principle, gap.principle),
-                "groups": [gap.group_a, gap.group_b],
-                "difference": _round_number(gap.difference),
-            })
+            gaps.append(
+                {
+                    "by": by,
+                    "principle": gap.principle,
+                    "principle_title": titles.get(gap.principle, gap.principle),
+                    "groups": [gap.group_a, gap.group_b],
+                    "difference": _round_number(gap.difference),
+                }
+            )
     return groups, gaps
 
 
@@ -315,8 +327,11 @@ def _change(round: Round, statements: list[Statement], visible: bool) -> dict[st
     previous = previous_round(round)
     if previous is None:
         return {"previous_round": None, "principles": []}
-    summary = {"id": previous.pk, "title": previous.title,
-               "framework_version": previous.framework.version}
+    summary = {
+        "id": previous.pk,
+        "title": previous.title,
+        "framework_version": previous.framework.version,
+    }
     if not visible:
         return {"previous_round": summary, "principles": []}
     shared = set(
@@ -327,7 +342,15 @@ def _change(round: Round, statements: list[Statement], visible: bool) -> dict[st
     stats = _respondent_principle_stats([previous.pk, round.pk], shared)
     prev_stats = stats.get(previous.pk, {})
     # Rounds below the floor are never compared, so nothing is revealed by the difference.
-    if sum(1 for _ in Response.objects.filter(round=previous).values("pk")[:previous.anonymity_floor]) < previous.anonymity_floor:
+    if (
+        sum(
+            1
+            for _ in Response.objects.filter(round=previous).values("pk")[
+                : previous.anonymity_floor
+            ]
+        )
+        < previous.anonymity_floor
+    ):
         return {"previous_round": summary, "principles": []}
     changes = compare_rounds(prev_stats, stats.get(round.pk, {}))
     titles = {s.principle.key: s.principle.title for s in statements}
@@ -353,11 +376,14 @@ def _comments(round: Round, framework: Framework, visible: bool) -> list[dict[st
     areas = list(framework.areas.values_list("key", "title"))
     texts: dict[str, list[str]] = defaultdict(list)
     # Ordering by the random response id scatters comments away from submission order.
-    for comments in Response.objects.filter(round=round).exclude(comments={}).order_by(
-        "id"
-    ).values_list("comments", flat=True):
+    for comments in (
+        Response.objects.filter(round=round)
+        .exclude(comments={})
+        .order_by("id")
+        .values_list("comments", flat=True)
+    ):
         for key, text in comments.items():
             texts[key].append(text)
-    return [{"area": key, "title": title, "comments": texts[key]} for key, title in areas
-            if texts[key]]
-
+    return [
+        {"area": key, "title": title, "comments": texts[key]} for key, title in areas if texts[key]
+    ]

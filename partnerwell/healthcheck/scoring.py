@@ -655,6 +655,11 @@ def suppress_groups(group_counts: Mapping[str, int], floor: int) -> set[str]:
     or until every group is hidden. Afterwards the remainder is always at
     least two groups with ``floor`` or more respondents between them.
 
+    This protects one breakdown at a time. The caller must still hide the
+    round's total when fewer than ``floor`` people answered at all, and should
+    not show two breakdowns (say side and sector) whose cells could be
+    subtracted from each other.
+
     The floor can be raised, never lowered below 3: ValueError otherwise.
     """
     if isinstance(floor, bool) or not isinstance(floor, int) or floor < MIN_ANONYMITY_FLOOR:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from partnerwell.core.models import Membership, Partnership, Side, User
@@ -142,7 +143,7 @@ class RoundPlan:
     chosen: tuple[int, ...] = ()
 
 
-def audience_members(partnership: Partnership, plan: RoundPlan) -> Iterable[Membership]:
+def audience_members(partnership: Partnership, plan: RoundPlan) -> QuerySet[Membership]:
     members = Membership.objects.current().filter(partnership=partnership)
     if plan.audience == Audience.SIDE:
         members = members.filter(side=plan.side)
@@ -322,8 +323,14 @@ def draft_summary(*, invitation: Invitation, areas: list[Any]) -> tuple[list[dic
                     answer = None
                     missing += 1
                 rows.append({"text": statement.text, "answer": answer})
-        summary.append({"step": number, "title": area.title, "rows": rows,
-                        "comment": comments.get(area.key, "")})
+        summary.append(
+            {
+                "step": number,
+                "title": area.title,
+                "rows": rows,
+                "comment": comments.get(area.key, ""),
+            }
+        )
     return summary, missing
 
 

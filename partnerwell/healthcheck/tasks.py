@@ -97,8 +97,10 @@ def build_results_pdf(pdf_id: int) -> bool:
 
     export = ResultsPdf.objects.select_related("round__partnership").get(pk=pdf_id)
     try:
-        data = results_pdf(round_results(export.round), partnership_name=export.round.partnership.name)
-    except Exception as exc:  # noqa: BLE001 - the person waiting must hear that it failed
+        data = results_pdf(
+            round_results(export.round), partnership_name=export.round.partnership.name
+        )
+    except Exception as exc:
         ResultsPdf.objects.filter(pk=pdf_id).update(
             finished_at=timezone.now(), error=f"The PDF could not be built ({type(exc).__name__})."
         )

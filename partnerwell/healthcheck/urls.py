@@ -24,7 +24,9 @@ urlpatterns = [
         name="healthcheck-import-framework",
     ),
     path("rounds/<int:round_id>/", views.view_round, name="healthcheck-view-round"),
-    path("rounds/<int:round_id>/progress/", views.round_progress, name="healthcheck-round-progress"),
+    path(
+        "rounds/<int:round_id>/progress/", views.round_progress, name="healthcheck-round-progress"
+    ),
     path("rounds/<int:round_id>/close/", views.close_round, name="healthcheck-close-round"),
     path("rounds/<int:round_id>/remind/", views.remind_round, name="healthcheck-remind-round"),
     path("rounds/<int:round_id>/links/", views.print_links, name="healthcheck-print-links"),
@@ -64,7 +66,9 @@ urlpatterns = [
     path("frameworks/", views.list_frameworks, name="healthcheck-list-frameworks"),
     path("frameworks/<int:framework_id>/", views.view_framework, name="healthcheck-view-framework"),
     path(
-        "frameworks/<int:framework_id>/edit/", views.edit_framework, name="healthcheck-edit-framework"
+        "frameworks/<int:framework_id>/edit/",
+        views.edit_framework,
+        name="healthcheck-edit-framework",
     ),
     path(
         "frameworks/<int:framework_id>/export.yaml",

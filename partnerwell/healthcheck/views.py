@@ -45,7 +45,7 @@ def _latest_frameworks(user: User, partnership_id: int | None = None) -> Any:
         frameworks = frameworks.filter(
             Q(partnership__isnull=True) | Q(partnership_id=partnership_id)
         )
-    newest = {}
+    newest: dict[tuple[str, str], int] = {}
     for f in frameworks.order_by("scope", "key", "-version"):
         newest.setdefault((f.scope, f.key), f.pk)
     return Framework.objects.filter(pk__in=newest.values()).order_by("-builtin", "title")
@@ -59,7 +59,8 @@ def list_rounds(request: HttpRequest, partnership_id: int) -> HttpResponse:
     user = _user(request)
     partnership = core_access.get_partnership(user, partnership_id)
     rounds = (
-        partnership.rounds.select_related("framework")
+        Round.objects.filter(partnership=partnership)
+        .select_related("framework")
         .annotate(responded=Count("responses"))
         .order_by("-opens_at")
     )
@@ -172,6 +173,11 @@ def close_round(request: HttpRequest, round_id: int) -> HttpResponse:
         round.closed_early_at = timezone.now()
         round.save(update_fields=["closed_early_at"])
         messages.success(request, "The health check is closed. The links no longer work.")
+    else:
+        messages.error(
+            request,
+            f"This health check is not open (it is {round.status}), so it cannot be closed.",
+        )
     return redirect("healthcheck-view-round", round.pk)
 
 
@@ -298,7 +304,9 @@ def mark_discuss(request: HttpRequest, round_id: int) -> HttpResponse:
                 defaults={"marked_by": user, "note": form.cleaned_data.get("note") or ""},
             )
             messages.success(request, "Added to the list to discuss at the next meeting.")
-            return redirect(reverse("healthcheck-view-results", args=[round.pk]) + f"#p-{principle.key}")
+            return redirect(
+                reverse("healthcheck-view-results", args=[round.pk]) + f"#p-{principle.key}"
+            )
     messages.error(request, "That item is not part of this health check.")
     return redirect("healthcheck-view-results", round.pk)
 
@@ -522,7 +530,7 @@ def edit_framework(request: HttpRequest, framework_id: int) -> HttpResponse:
             request, "Built-in frameworks cannot be changed; export one and import it as your own."
         )
         return redirect("healthcheck-view-framework", framework.pk)
-    core_access.get_partnership(user, framework.partnership_id, manage=True)
+    core_access.get_partnership(user, framework.partnership.pk, manage=True)
     initial = {
         "title": framework.title,
         "description": framework.description,
@@ -600,7 +608,9 @@ def view_results_pdf(request: HttpRequest, round_id: int, pdf_id: int) -> HttpRe
     template = "healthcheck/results_pdf.html"
     if request.headers.get("HX-Request"):
         template += "#status"
-    return render(request, template, {"round": round, "partnership": round.partnership, "export": export})
+    return render(
+        request, template, {"round": round, "partnership": round.partnership, "export": export}
+    )
 
 
 @login_required

@@ -1023,3 +1023,56 @@ def test_it_reads_apostrophes_as_part_of_the_text(
     assert (sean.person.name, sean.organisation.name) == ("Sean O'Brien", "St John's Hospice")
     assert sean.decision_maker is True
     assert member(partnership_a, "ann@example.org").person.name == "Ann 'Nan' Smith"
+
+
+def test_it_records_the_end_date_column(
+    alice_client: Client, partnership_a: Partnership, dave: User
+) -> None:
+    # An exported list re-imported keeps leavers as leavers.
+    ended = timezone.localdate() - dt.timedelta(days=10)
+    membership = Membership.objects.get(partnership=partnership_a, person=dave)
+    membership.end_date = ended
+    membership.save()
+    header = [*HEADER, "end date"]
+    rows = [
+        [
+            "Testshire UNISON",
+            "",
+            "Dave Staffside",
+            "dave@example.org",
+            "",
+            "Staff side",
+            "",
+            ended.isoformat(),
+        ],
+        ["Testshire UNISON", "", "Ed Leaver", "ed@example.org", "", "Staff side", "", "31/01/2025"],
+    ]
+    upload_and_confirm(alice_client, partnership_a, csv_bytes(rows, header))
+    membership.refresh_from_db()
+    assert membership.end_date == ended
+    assert member(partnership_a, "ed@example.org").end_date == dt.date(2025, 1, 31)
+    assert not Membership.objects.current().filter(person__email="ed@example.org").exists()
+
+
+def test_it_refuses_an_end_date_that_is_not_a_date(
+    alice_client: Client, partnership_a: Partnership
+) -> None:
+    header = [*HEADER, "end date"]
+    rows = [
+        ["Testshire UNISON", "Trade union", "Ed", "ed@example.org", "", "Staff side", "", "soon"]
+    ]
+    response = upload(alice_client, partnership_a, csv_bytes(rows, header), "members.csv")
+    assert "is not a date" in listed_errors(response)[2]
+    assert not User.objects.filter(email="ed@example.org").exists()
+
+
+def test_it_leaves_the_name_of_someone_who_has_signed_in(
+    alice_client: Client, partnership_a: Partnership, carol: User, union: Organisation
+) -> None:
+    carol.last_login = timezone.now()
+    carol.save()
+    rows = [["Testshire UNISON", "", "Someone Else", "carol@example.org", "", "Staff side", ""]]
+    upload_and_confirm(alice_client, partnership_a, csv_bytes(rows))
+    carol.refresh_from_db()
+    assert carol.name == "Carol Other"
+    assert member(partnership_a, "carol@example.org").organisation.name == "Testshire UNISON"

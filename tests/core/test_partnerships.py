@@ -156,3 +156,42 @@ def test_it_asks_anonymous_visitors_to_sign_in(client: Client, path: str) -> Non
     response = client.get(path)
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_it_refuses_side_names_that_are_too_long(
+    alice_client: Client, council: Organisation
+) -> None:
+    response = alice_client.post(
+        "/partnerships/new/",
+        {
+            "name": "Long sides",
+            "kind": "other",
+            "sides_choice": "custom",
+            "custom_sides": "A" * 101 + ", B",
+            "organisation": council.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert b"100 characters or fewer" in response.content
+    assert not Partnership.objects.filter(name="Long sides").exists()
+
+
+def test_it_refuses_to_put_a_partnership_under_its_own_sub_group(
+    alice_client: Client, alice: User, partnership_a: Partnership, council: Organisation
+) -> None:
+    child = Partnership.objects.create(name="Child", kind="sub_group", parent=partnership_a)
+    Membership.objects.create(
+        partnership=child, person=alice, organisation=council, role=Role.MANAGER
+    )
+    response = alice_client.post(
+        f"/partnerships/{partnership_a.pk}/edit/",
+        {
+            "name": "Alpha Forum",
+            "kind": "forum",
+            "sides_choice": "management_staff",
+            "parent": child.pk,
+        },
+    )
+    assert response.status_code == 200
+    partnership_a.refresh_from_db()
+    assert partnership_a.parent is None

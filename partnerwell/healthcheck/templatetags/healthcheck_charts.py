@@ -64,7 +64,7 @@ def bar_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @register.filter
 def band_label(band: str | None) -> str:
-    """"strength" becomes "Strength"; no band becomes "No score"."""
+    """ "strength" becomes "Strength"; no band becomes "No score"."""
     return charts.BAND_WORDS.get(band or "", "No score")
 
 
@@ -136,6 +136,18 @@ def breakdowns(results: dict[str, Any]) -> list[dict[str, Any]]:
     for item in items:
         shown = [g for g in item["groups"] if not g.get("suppressed")]
         item["shown"] = shown
+        # An area with many principles and many groups is drawn as several charts,
+        # each short enough to fit on a printed page.
+        per_chart = charts.group_bars_per_chart(item["groups"])
+        item["charts"] = [
+            {
+                "title": area["title"],
+                "key": f"{area['key']}-{start // per_chart + 1}",
+                "principles": area["principles"][start : start + per_chart],
+            }
+            for area in areas
+            for start in range(0, len(area["principles"]), per_chart)
+        ]
         item["hidden"] = [g for g in item["groups"] if g.get("suppressed")]
         item["tables"] = []
         for start in range(0, len(shown), GROUP_COLUMNS):
