@@ -48,7 +48,8 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,45 +95,153 @@ ORG_TEMPLATES = {
     "education": ["{p} College", "{p} Academy Trust", "University of {p}", "{p} High School"],
     "housing": ["{p} Homes", "{p} Housing Association", "{p} Housing Trust"],
     "business": ["{p} Chamber of Commerce", "{p} Business Improvement District", "{p} Works Ltd"],
-    "voluntary": ["{p} CVS", "{p} Citizens Advice", "{p} Food Bank", "{p} Carers Centre",
-                  "{p} Mind", "{p} Age Concern", "{p} Youth Trust"],
-    "trade_union": ["UNISON {p} Branch", "GMB {p} Branch", "Unite {p} Branch",
-                    "RCN {p} Branch", "NEU {p} District"],
+    "voluntary": [
+        "{p} CVS",
+        "{p} Citizens Advice",
+        "{p} Food Bank",
+        "{p} Carers Centre",
+        "{p} Mind",
+        "{p} Age Concern",
+        "{p} Youth Trust",
+    ],
+    "trade_union": [
+        "UNISON {p} Branch",
+        "GMB {p} Branch",
+        "Unite {p} Branch",
+        "RCN {p} Branch",
+        "NEU {p} District",
+    ],
     "environment": ["{p} Wildlife Trust", "{p} Rivers Trust", "{p} Climate Partnership"],
     "culture": ["{p} Leisure Trust", "{p} Museums", "{p} Arts Centre"],
     "children": ["{p} Children's Services", "{p} Family Hubs", "{p} Early Years Network"],
     "other": ["{p} Community Foundation", "{p} Faith Forum"],
 }
 PLACE_STARTS = [
-    "Ash", "Brad", "Chester", "Dun", "Ely", "Fern", "Glen", "Hart", "Ilk", "King", "Lang",
-    "Mill", "Nor", "Oak", "Pen", "Ring", "Stan", "Thorn", "Up", "Wes", "Black", "Brook",
-    "Cole", "Dale", "Elm", "Fair", "Green", "Holm", "Long", "Mark",
+    "Ash",
+    "Brad",
+    "Chester",
+    "Dun",
+    "Ely",
+    "Fern",
+    "Glen",
+    "Hart",
+    "Ilk",
+    "King",
+    "Lang",
+    "Mill",
+    "Nor",
+    "Oak",
+    "Pen",
+    "Ring",
+    "Stan",
+    "Thorn",
+    "Up",
+    "Wes",
+    "Black",
+    "Brook",
+    "Cole",
+    "Dale",
+    "Elm",
+    "Fair",
+    "Green",
+    "Holm",
+    "Long",
+    "Mark",
 ]
 PLACE_ENDS = ["ford", "ham", "ton", "bury", "field", "wick", "ley", "worth", "by", "mouth"]
 FIRST_NAMES = [
-    "Aisha", "Alan", "Amir", "Anna", "Ben", "Bridget", "Carl", "Chloe", "Dan", "Deepa", "Eve",
-    "Femi", "Gary", "Grace", "Hannah", "Ian", "Imran", "Jane", "Joe", "Kate", "Kwame", "Liam",
-    "Lucy", "Mark", "Maya", "Neil", "Nina", "Omar", "Paula", "Priya", "Raj", "Rosa", "Sam",
-    "Sarah", "Tom", "Uma", "Vic", "Wendy", "Yusuf", "Zoe",
+    "Aisha",
+    "Alan",
+    "Amir",
+    "Anna",
+    "Ben",
+    "Bridget",
+    "Carl",
+    "Chloe",
+    "Dan",
+    "Deepa",
+    "Eve",
+    "Femi",
+    "Gary",
+    "Grace",
+    "Hannah",
+    "Ian",
+    "Imran",
+    "Jane",
+    "Joe",
+    "Kate",
+    "Kwame",
+    "Liam",
+    "Lucy",
+    "Mark",
+    "Maya",
+    "Neil",
+    "Nina",
+    "Omar",
+    "Paula",
+    "Priya",
+    "Raj",
+    "Rosa",
+    "Sam",
+    "Sarah",
+    "Tom",
+    "Uma",
+    "Vic",
+    "Wendy",
+    "Yusuf",
+    "Zoe",
 ]
 LAST_NAMES = [
-    "Ahmed", "Baker", "Clarke", "Davies", "Evans", "Fisher", "Green", "Hughes", "Iqbal",
-    "Jones", "Khan", "Lewis", "Morgan", "Nowak", "Okafor", "Patel", "Quinn", "Roberts",
-    "Smith", "Taylor", "Usman", "Vaughan", "Walker", "Wright", "Young",
+    "Ahmed",
+    "Baker",
+    "Clarke",
+    "Davies",
+    "Evans",
+    "Fisher",
+    "Green",
+    "Hughes",
+    "Iqbal",
+    "Jones",
+    "Khan",
+    "Lewis",
+    "Morgan",
+    "Nowak",
+    "Okafor",
+    "Patel",
+    "Quinn",
+    "Roberts",
+    "Smith",
+    "Taylor",
+    "Usman",
+    "Vaughan",
+    "Walker",
+    "Wright",
+    "Young",
 ]
 KIND_WEIGHTS = {"strategic": 20, "hwb": 12, "forum": 25, "sub_group": 33, "other": 10}
 KIND_SIZE = {"strategic": 30, "hwb": 22, "forum": 30, "sub_group": 16, "other": 20}
 SUB_GROUP_TOPICS = [
-    "Mental Health", "Housing and Homelessness", "Community Safety", "Children and Young People",
-    "Healthy Weight", "Employment and Skills", "Climate Action", "Ageing Well", "Carers",
+    "Mental Health",
+    "Housing and Homelessness",
+    "Community Safety",
+    "Children and Young People",
+    "Healthy Weight",
+    "Employment and Skills",
+    "Climate Action",
+    "Ageing Well",
+    "Carers",
 ]
 # The framework a partnership of each type usually uses (weights over built-in keys).
 PRIMARY_FRAMEWORK = {
     "strategic": {"good-governance": 80, "partnership-ingredients": 20},
     "hwb": {"good-governance": 85, "partnership-ingredients": 15},
     "forum": {"model-social-partnership": 60, "good-governance": 40},
-    "sub_group": {"good-governance": 70, "member-pulse": 12, "partnership-ingredients": 12,
-                  "peer-leadership": 6},
+    "sub_group": {
+        "good-governance": 70,
+        "member-pulse": 12,
+        "partnership-ingredients": 12,
+        "peer-leadership": 6,
+    },
     "other": {"good-governance": 75, "partnership-ingredients": 25},
 }
 PULSE_ROUND_SHARE = 0.1  # rounds that are a quick member pulse instead
@@ -151,8 +260,13 @@ COMMENTS = [
 
 # How a latent "health" (in answer steps on a 1-5 scale) becomes an answer:
 # raw = centre + slope * latent, rounded and clamped to the scale.
-SCALE_SHAPE = {"agreement": (3.0, 1.0), "maturity": (3.0, 1.0), "zero_ten": (5.0, 2.0),
-               "yes_no": (1.0, 0.8)}
+NOISE = 0.5  # one person's answer to one statement, around what they think overall
+SCALE_SHAPE = {
+    "agreement": (3.0, 1.0),
+    "maturity": (3.0, 1.0),
+    "zero_ten": (5.0, 2.0),
+    "yes_no": (1.2, 0.5),
+}
 
 
 # ---------------------------------------------------------------------------
@@ -174,6 +288,57 @@ class BulkWriter:
         self.vendor = connection.vendor
         self.copy = self.vendor == "postgresql"
         self.rows = 0
+
+    @contextmanager
+    def loading(self, table: str) -> Iterator[None]:
+        """One transaction for a bulk load into table; its indexes and keys are rebuilt at the end.
+
+        Keeping six secondary indexes up to date row by row costs several
+        times more than writing the rows, and on PostgreSQL each foreign key
+        also checks (and locks) the row it refers to for every row written.
+        PostgreSQL's advice for bulk loads ("Populating a Database") is to
+        drop indexes and foreign keys and create them afterwards, when one
+        sort builds each index and one join checks each key for every row at
+        once. The definitions are read from the catalogue and put back exactly
+        as they were, in the same transaction, so a failed load leaves the
+        table as it was. (SQLite checks foreign keys cheaply and cannot drop
+        them, so there only the indexes are rebuilt.)
+        """
+        from django.db import transaction
+
+        with transaction.atomic(), self.connection.cursor() as cursor:
+            keys: list[tuple[str, str]] = []
+            if self.copy:
+                cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+                cursor.execute(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = %s::regclass AND contype = 'f'",
+                    [table],
+                )
+                keys = cursor.fetchall()
+                cursor.execute(
+                    "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+                    "JOIN pg_class i ON i.oid = x.indexrelid "
+                    "WHERE x.indrelid = %s::regclass AND NOT x.indisprimary "
+                    "AND NOT x.indisunique",
+                    [table],
+                )
+            else:
+                cursor.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                    "AND tbl_name = %s AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%%'",
+                    [table],
+                )
+            indexes = cursor.fetchall()
+            for name, _ in keys:
+                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            for name, _ in indexes:
+                cursor.execute(f'DROP INDEX "{name}"')
+            yield
+            for _, definition in indexes:
+                cursor.execute(definition)
+            for name, definition in keys:
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
 
     def sql_value(self, value: Any) -> Any:
         """A Python value as the database's driver should get it."""
@@ -202,19 +367,23 @@ class BulkWriter:
                 )
         self.rows += len(rows)
 
-    def insert_answers(
-        self, responses: Sequence[tuple[Any, ...]], ratings: Sequence[Any]
-    ) -> None:
+    def insert_answers(self, responses: Sequence[tuple[Any, ...]], ratings: Sequence[Any]) -> None:
         """Responses and their ratings in one transaction (the ratings refer to them).
 
         ratings are COPY text lines on PostgreSQL and tuples on SQLite (see Item).
         """
         from django.db import transaction
 
-        response_columns = ("id", "round_id", "submitted_on", "side", "sector", "organisation",
-                            "comments")
-        rating_columns = ("response_id", "round_id", "statement_id", "principle_id", "raw",
-                          "value")
+        response_columns = (
+            "id",
+            "round_id",
+            "submitted_on",
+            "side",
+            "sector",
+            "organisation",
+            "comments",
+        )
+        rating_columns = ("response_id", "round_id", "statement_id", "principle_id", "raw", "value")
         with transaction.atomic(), self.connection.cursor() as cursor:
             if self.copy:
                 with cursor.cursor.copy(
@@ -230,12 +399,12 @@ class BulkWriter:
                         copy.write("".join(ratings[start : start + step]))
             else:
                 cursor.executemany(
-                    "INSERT INTO healthcheck_response "
+                    "INSERT INTO healthcheck_response "  # noqa: S608
                     f"({', '.join(response_columns)}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                     [tuple(self.sql_value(v) for v in row) for row in responses],
                 )
                 cursor.executemany(
-                    "INSERT INTO healthcheck_rating "
+                    "INSERT INTO healthcheck_rating "  # noqa: S608
                     f"({', '.join(rating_columns)}) VALUES (%s, %s, %s, %s, %s, %s)",
                     ratings,
                 )
@@ -299,8 +468,9 @@ def load_items(framework_id: int, rnd: random.Random, text: bool) -> list[Item]:
                 centre=centre,
                 slope=slope,
                 rows=rows,
-                dk_row=f"{s.pk}\t{s.principle_id}\t\\N\t\\N\n" if text else (
-                    s.pk, s.principle_id, None, None),
+                dk_row=f"{s.pk}\t{s.principle_id}\t\\N\t\\N\n"
+                if text
+                else (s.pk, s.principle_id, None, None),
                 # Some statements are hard to judge from the table: many don't know.
                 dk=0.12 if rnd.random() < 0.15 else 0.02,
             )
@@ -349,7 +519,7 @@ class Character:
 
     def sector_shift(self, rnd: random.Random, sector: str) -> float:
         if sector not in self.sector:
-            self.sector[sector] = rnd.gauss(0.0, 0.25)
+            self.sector[sector] = rnd.gauss(0.0, 0.2)
         return self.sector[sector]
 
     def pick_disputed(self, rnd: random.Random, items: Sequence[Item]) -> None:
@@ -403,7 +573,7 @@ def answer_round(
             base
             + (character.side_shift(rnd, person.side) if person.side else 0.0)
             + character.sector_shift(rnd, person.sector)
-            + gauss(0.0, 0.35)
+            + gauss(0.0, 0.3)
         )
         unsure = 3.0 if random_() < 0.1 else 1.0
         response_id = new_uuid(rnd)
@@ -412,8 +582,17 @@ def answer_round(
             if area_keys and random_() < COMMENT_SHARE
             else {}
         )
-        responses.append((response_id, round_id, submitted(), person.side, person.sector,
-                          person.organisation, json.dumps(comments)))
+        responses.append(
+            (
+                response_id,
+                round_id,
+                submitted(),
+                person.side,
+                person.sector,
+                person.organisation,
+                json.dumps(comments),
+            )
+        )
         answers = []
         append = answers.append
         for (item, _, split), offset in zip(shapes, offsets, strict=True):
@@ -423,7 +602,7 @@ def answer_round(
             if split:
                 x = (1.5 if random_() < 0.5 else -1.5) + gauss(0.0, 0.45)
             else:
-                x = shift + offset + gauss(0.0, 0.7)
+                x = shift + offset + gauss(0.0, NOISE)
             raw = math.floor(item.centre + item.slope * x + 0.5)
             if raw < item.lo:
                 raw = item.lo
@@ -515,9 +694,11 @@ def generate(
         mark = now
         log(f"  {name:<14}{detail:<48}{seconds[name]:>7.1f} s")
 
-    log(f"Generating seed {seed} into {connection.vendor} "
+    log(
+        f"Generating seed {seed} into {connection.vendor} "
         f"({connection.settings_dict['NAME']}): {partnerships:,} partnerships, "
-        f"{members:,} memberships, {rounds} rounds each")
+        f"{members:,} memberships, {rounds} rounds each"
+    )
 
     # Places and organisations -------------------------------------------------
     place_names = [a + b for a in PLACE_STARTS for b in PLACE_ENDS]
@@ -539,9 +720,14 @@ def generate(
             name = f"{base} ({n})"
             n += 1
         taken.add(name.lower())
-        orgs.append(Organisation(name=name, sector=sector,
-                                 website=f"https://{hashlib.md5(name.encode()).hexdigest()[:10]}"  # noqa: S324
-                                 ".example.org"))
+        orgs.append(
+            Organisation(
+                name=name,
+                sector=sector,
+                website=f"https://{hashlib.md5(name.encode()).hexdigest()[:10]}"  # noqa: S324
+                ".example.org",
+            )
+        )
         org_place.append(place)
     orgs = Organisation.objects.bulk_create(orgs, batch_size=2000)
     phase("organisations", f"{len(orgs):,} in {n_places} places")
@@ -574,8 +760,12 @@ def generate(
     p_place = [rnd.choice(places) for _ in kinds]
     parents_by_place: dict[str, list[Partnership]] = defaultdict(list)
     created: list[Partnership] = []
-    labels = {"strategic": "Strategic Partnership", "hwb": "Health and Wellbeing Board",
-              "forum": "Partnership Forum", "other": "Partnership"}
+    labels = {
+        "strategic": "Strategic Partnership",
+        "hwb": "Health and Wellbeing Board",
+        "forum": "Partnership Forum",
+        "other": "Partnership",
+    }
     for batch_kind in (False, True):
         batch = []
         for kind, place in zip(kinds, p_place, strict=True):
@@ -587,8 +777,15 @@ def generate(
                 name = f"{place} {rnd.choice(SUB_GROUP_TOPICS)} Group"
             else:
                 name = f"{place} {labels[kind]}"
-            batch.append(Partnership(name=name, kind=kind, area=place, parent=parent,
-                                     purpose=f"Joint work for people in {place}."))
+            batch.append(
+                Partnership(
+                    name=name,
+                    kind=kind,
+                    area=place,
+                    parent=parent,
+                    purpose=f"Joint work for people in {place}.",
+                )
+            )
         batch = Partnership.objects.bulk_create(batch, batch_size=1000)
         created.extend(batch)
         if not batch_kind:
@@ -599,8 +796,10 @@ def generate(
     side_rows = []
     for p in created:
         if p.kind == "forum" and rnd.random() < 0.85:
-            side_rows += [Side(partnership=p, name="Management side", order=0),
-                          Side(partnership=p, name="Staff side", order=1)]
+            side_rows += [
+                Side(partnership=p, name="Management side", order=0),
+                Side(partnership=p, name="Staff side", order=1),
+            ]
     for side in Side.objects.bulk_create(side_rows, batch_size=2000):
         sides_of.setdefault(side.partnership_id, []).append(side)
     phase("partnerships", f"{len(created):,}, {len(side_rows):,} sides")
@@ -631,8 +830,15 @@ def generate(
                 role = Role.VICE_CHAIR
             else:
                 r = rnd.random()
-                role = (Role.ADVISER if r < 0.04 else Role.OBSERVER if r < 0.07
-                        else Role.DEPUTY if r < 0.12 else Role.MEMBER)
+                role = (
+                    Role.ADVISER
+                    if r < 0.04
+                    else Role.OBSERVER
+                    if r < 0.07
+                    else Role.DEPUTY
+                    if r < 0.12
+                    else Role.MEMBER
+                )
             side = None
             if sides:
                 staff = org.sector == "trade_union" or rnd.random() < 0.35
@@ -640,15 +846,26 @@ def generate(
             start = end = None
             r = rnd.random()
             if n > 2 and r < 0.10:  # joined after the first round
-                start = first_round + dt.timedelta(days=rnd.randrange(30, ROUND_SPACING_DAYS * rounds))
+                start = first_round + dt.timedelta(
+                    days=rnd.randrange(30, ROUND_SPACING_DAYS * rounds)
+                )
             elif n > 2 and r < 0.15:  # left before the latest round
-                end = first_round + dt.timedelta(days=rnd.randrange(ROUND_SPACING_DAYS,
-                                                                    ROUND_SPACING_DAYS * rounds))
-            membership_rows.append(Membership(
-                partnership=p, person=people[person], organisation=org, role=role, side=side,
-                decision_maker=rnd.random() < 0.6, start_date=start, end_date=end,
-                responsibilities=["media liaison"] if rnd.random() < 0.02 else [],
-            ))
+                end = first_round + dt.timedelta(
+                    days=rnd.randrange(ROUND_SPACING_DAYS, ROUND_SPACING_DAYS * rounds)
+                )
+            membership_rows.append(
+                Membership(
+                    partnership=p,
+                    person=people[person],
+                    organisation=org,
+                    role=role,
+                    side=side,
+                    decision_maker=rnd.random() < 0.6,
+                    start_date=start,
+                    end_date=end,
+                    responsibilities=["media liaison"] if rnd.random() < 0.02 else [],
+                )
+            )
     memberships = Membership.objects.bulk_create(membership_rows, batch_size=2000)
     by_partnership: dict[int, list[Membership]] = defaultdict(list)
     for m in memberships:
@@ -683,19 +900,24 @@ def generate(
         chair = by_partnership[p.pk][0].person_id
         for step in range(rounds):
             key = primary
-            if primary != "member-pulse" and 0 < step and rnd.random() < PULSE_ROUND_SHARE:
+            if primary != "member-pulse" and step > 0 and rnd.random() < PULSE_ROUND_SHARE:
                 key = "member-pulse"
             opens = until - dt.timedelta(days=ROUND_SPACING_DAYS * (rounds - step) - offset)
             if still_open and step == rounds - 1:
                 opens = until - dt.timedelta(days=10)
             framework = latest[key]
-            round_rows.append(Round(
-                partnership=p, framework=framework,
-                title=f"{framework.title}, {opens:%B %Y}",
-                opens_at=_at(opens), closes_at=_at(opens + dt.timedelta(days=ROUND_LENGTH_DAYS), 17),
-                anonymity_floor=5 if rnd.random() < 0.1 else 3,
-                reminder_days=[7, 2], created_by_id=chair,
-            ))
+            round_rows.append(
+                Round(
+                    partnership=p,
+                    framework=framework,
+                    title=f"{framework.title}, {opens:%B %Y}",
+                    opens_at=_at(opens),
+                    closes_at=_at(opens + dt.timedelta(days=ROUND_LENGTH_DAYS), 17),
+                    anonymity_floor=5 if rnd.random() < 0.1 else 3,
+                    reminder_days=[7, 2],
+                    created_by_id=chair,
+                )
+            )
             plan.append((p, step, key))
     round_objects = Round.objects.bulk_create(round_rows, batch_size=2000)
     phase("rounds", f"{len(round_objects):,}")
@@ -716,59 +938,96 @@ def generate(
         responses.clear()
         ratings.clear()
         rate = totals["ratings"] / (time.perf_counter() - rated_at)
-        log(f"    ratings {totals['ratings']:>12,}   responses {totals['responses']:>9,}"
-            f"   {rate:>10,.0f} ratings/s")
-
-    for rnd_round, (p, step, key) in zip(round_objects, plan, strict=True):
-        character = characters.get(p.pk)
-        if character is None:
-            character = characters[p.pk] = Character.draw(rnd)
-        items = items_of[key]
-        character.pick_disputed(rnd, items)
-        day = rnd_round.opens_at.date()
-        invited = [
-            m for m in by_partnership[p.pk]
-            if (m.start_date is None or m.start_date <= day)
-            and (m.end_date is None or m.end_date > day)
-        ]
-        rate = min(0.95, max(0.3, character.response_rate + rnd.gauss(0.0, 0.04)))
-        answered: list[Respondent] = []
-        closes = rnd_round.closes_at
-        span = int((closes - rnd_round.opens_at).total_seconds())
-        for m in invited:
-            nonce = rnd.randbytes(16).hex()
-            used = reminded = None
-            if rnd.random() < rate:
-                used = rnd_round.opens_at + dt.timedelta(seconds=rnd.randrange(span))
-                org = m.organisation
-                answered.append(Respondent(side=m.side.name if m.side_id else "",
-                                           sector=org.sector, organisation=org.name))
-            elif rnd.random() < 0.8:
-                reminded = closes - dt.timedelta(days=2)
-            invitations.append((rnd_round.pk, m.pk, nonce, invitation_hash(nonce),
-                                rnd_round.opens_at, reminded, used, "{}"))
-        rnd.shuffle(answered)  # stored order says nothing about who answered first
-        n = answer_round(
-            rnd, round_id=rnd_round.pk, items=items, character=character, step=step,
-            respondents=answered,
-            submitted=lambda r=rnd_round, s=span: (
-                r.opens_at + dt.timedelta(seconds=rnd.randrange(s))).date(),
-            area_keys=areas_of[key], text=text, responses=responses, ratings=ratings,
+        log(
+            f"    ratings {totals['ratings']:>12,}   responses {totals['responses']:>9,}"
+            f"   {rate:>10,.0f} ratings/s"
         )
-        round_counts.append((rnd_round.pk, len(invited), n))
-        if len(ratings) >= RATING_CHUNK:
+
+    # Foreign keys of ratings are checked once, at the end (see BulkWriter.loading).
+    with writer.loading("healthcheck_rating"):
+        for rnd_round, (p, step, key) in zip(round_objects, plan, strict=True):
+            character = characters.get(p.pk)
+            if character is None:
+                character = characters[p.pk] = Character.draw(rnd)
+            items = items_of[key]
+            character.pick_disputed(rnd, items)
+            day = rnd_round.opens_at.date()
+            invited = [
+                m
+                for m in by_partnership[p.pk]
+                if (m.start_date is None or m.start_date <= day)
+                and (m.end_date is None or m.end_date > day)
+            ]
+            rate = min(0.95, max(0.3, character.response_rate + rnd.gauss(0.0, 0.04)))
+            answered: list[Respondent] = []
+            closes = rnd_round.closes_at
+            span = int((closes - rnd_round.opens_at).total_seconds())
+            for m in invited:
+                nonce = rnd.randbytes(16).hex()
+                used = reminded = None
+                if rnd.random() < rate:
+                    used = rnd_round.opens_at + dt.timedelta(seconds=rnd.randrange(span))
+                    org = m.organisation
+                    answered.append(
+                        Respondent(
+                            side=m.side.name if m.side_id else "",
+                            sector=org.sector,
+                            organisation=org.name,
+                        )
+                    )
+                elif rnd.random() < 0.8:
+                    reminded = closes - dt.timedelta(days=2)
+                invitations.append(
+                    (
+                        rnd_round.pk,
+                        m.pk,
+                        nonce,
+                        invitation_hash(nonce),
+                        rnd_round.opens_at,
+                        reminded,
+                        used,
+                        "{}",
+                    )
+                )
+            rnd.shuffle(answered)  # stored order says nothing about who answered first
+            n = answer_round(
+                rnd,
+                round_id=rnd_round.pk,
+                items=items,
+                character=character,
+                step=step,
+                respondents=answered,
+                submitted=lambda r=rnd_round, s=span: (
+                    r.opens_at + dt.timedelta(seconds=rnd.randrange(s))
+                ).date(),
+                area_keys=areas_of[key],
+                text=text,
+                responses=responses,
+                ratings=ratings,
+            )
+            round_counts.append((rnd_round.pk, len(invited), n))
+            if len(ratings) >= RATING_CHUNK:
+                flush()
+        if ratings or responses:
             flush()
-    if ratings or responses:
-        flush()
     totals["invitations"] = len(invitations)
     phase("answers", f"{totals['responses']:,} responses, {totals['ratings']:,} ratings")
 
-    writer.insert(
-        "healthcheck_invitation",
-        ("round_id", "membership_id", "nonce", "token_hash", "sent_at", "reminded_at", "used_at",
-         "draft"),
-        invitations,
-    )
+    with writer.loading("healthcheck_invitation"):
+        writer.insert(
+            "healthcheck_invitation",
+            (
+                "round_id",
+                "membership_id",
+                "nonce",
+                "token_hash",
+                "sent_at",
+                "reminded_at",
+                "used_at",
+                "draft",
+            ),
+            invitations,
+        )
     # invited_count and sent_count, in one statement per 1,000 rounds.
     with connection.cursor() as cursor:
         for start in range(0, len(round_counts), 1000):
@@ -788,9 +1047,17 @@ def generate(
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            for table in ("core_organisation", "core_user", "core_partnership", "core_side",
-                          "core_membership", "healthcheck_round", "healthcheck_invitation",
-                          "healthcheck_response", "healthcheck_rating"):
+            for table in (
+                "core_organisation",
+                "core_user",
+                "core_partnership",
+                "core_side",
+                "core_membership",
+                "healthcheck_round",
+                "healthcheck_invitation",
+                "healthcheck_response",
+                "healthcheck_rating",
+            ):
                 cursor.execute(f"ANALYZE {table}")
         phase("analyze", "planner statistics refreshed")
 
@@ -825,9 +1092,11 @@ def generate(
     log("")
     for name, count in counts.items():
         log(f"  {name:<14}{count:>12,}")
-    log(f"  {'total rows':<14}{rows:>12,}  in {total_seconds:.1f} s = {rows / total_seconds:,.0f}"
+    log(
+        f"  {'total rows':<14}{rows:>12,}  in {total_seconds:.1f} s = {rows / total_seconds:,.0f}"
         f" rows/s (ratings alone {summary['ratings_per_second']:,.0f}/s);"
-        f" response rate {summary['response_rate']:.0%}")
+        f" response rate {summary['response_rate']:.0%}"
+    )
     return summary
 
 
@@ -851,17 +1120,27 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=25_000, help="memberships in all")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per partnership")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--until", type=dt.date.fromisoformat, default=UNTIL,
-                        help=f"the day the history runs up to ({UNTIL})")
-    parser.add_argument("--small", action="store_true",
-                        help="50 partnerships and 1,250 members, for a quick check")
+    parser.add_argument(
+        "--until",
+        type=dt.date.fromisoformat,
+        default=UNTIL,
+        help=f"the day the history runs up to ({UNTIL})",
+    )
+    parser.add_argument(
+        "--small", action="store_true", help="50 partnerships and 1,250 members, for a quick check"
+    )
     parser.add_argument("--output", type=Path, help="write the summary as JSON here")
     args = parser.parse_args()
     if args.small:
         args.partnerships, args.members = 50, 1250
     setup_django()
-    summary = generate(partnerships=args.partnerships, members=args.members, rounds=args.rounds,
-                       seed=args.seed, until=args.until)
+    summary = generate(
+        partnerships=args.partnerships,
+        members=args.members,
+        rounds=args.rounds,
+        seed=args.seed,
+        until=args.until,
+    )
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(summary, indent=2) + "\n")
