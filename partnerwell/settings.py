@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "partnerwell.core",
     "partnerwell.healthcheck",
+    "partnerwell.delivery",
     "partnerwell.api",
 ]
 

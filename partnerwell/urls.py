@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("api-tokens/", include("partnerwell.api.urls")),
     path("", include("partnerwell.healthcheck.urls")),
+    path("", include("partnerwell.delivery.urls")),
     path("", include("partnerwell.core.urls")),
 ]
 

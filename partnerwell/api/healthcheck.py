@@ -305,6 +305,14 @@ class AreaComments(Schema):
     comments: list[str]
 
 
+class EvidenceItem(Schema):
+    principle: str
+    indicator: str
+    value: float | None = Field(description="0–100 from the records, by the indicator's rule.")
+    band: str | None
+    flag: Literal["blind_spot", "unsung_strength"] | None
+
+
 class Results(Schema):
     round: RoundSummary
     anonymity_floor: int
@@ -315,6 +323,7 @@ class Results(Schema):
     gaps: list[GapResult]
     change: Change
     comments: list[AreaComments]
+    evidence: list[EvidenceItem]
 
 
 @router.get("/rounds/{round_id}/results", response=Results)

@@ -41,6 +41,7 @@ from partnerwell.core.models import (
     User,
 )
 from partnerwell.core.overview import membership_overview
+from partnerwell.core.panels import panels_for
 
 
 def _user(request: HttpRequest) -> User:
@@ -108,6 +109,7 @@ def view_partnership(request: HttpRequest, partnership_id: int) -> HttpResponse:
         "leads": members.filter(role__in=[Role.CHAIR, Role.CO_CHAIR, Role.VICE_CHAIR, Role.MANAGER])
         .select_related("person", "organisation", "side")
         .order_by("role"),
+        "panels": panels_for(partnership, user),
     }
     return render(request, "core/view_partnership.html", context)
 

@@ -18,3 +18,7 @@ class HealthcheckConfig(AppConfig):
     def ready(self) -> None:
         # Every migrate brings the built-in frameworks in line with frameworks/*.yaml.
         post_migrate.connect(_load_builtin_frameworks, sender=self)
+        from partnerwell.core.panels import register
+        from partnerwell.healthcheck.panel import health_check_panel
+
+        register(order=10, template="healthcheck/panel.html", provider=health_check_panel)

@@ -63,9 +63,13 @@ class RoundForm(GDSForm):
         widget=forms.CheckboxSelectMultiple,
         label="Members to ask (when choosing members)",
     )
-    opens_on = forms.DateField(label="Opens on", widget=forms.DateInput(attrs={"type": "date"}))
+    # A date input's value must be YYYY-MM-DD; the locale's 22/11/2026 would show it empty.
+    opens_on = forms.DateField(
+        label="Opens on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     closes_on = forms.DateField(
-        label="Closes at the end of", widget=forms.DateInput(attrs={"type": "date"})
+        label="Closes at the end of",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     anonymity_floor = forms.IntegerField(
         min_value=3,

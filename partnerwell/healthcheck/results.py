@@ -13,8 +13,10 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Count, F, Sum
+from django.utils import timezone
 
 from partnerwell.core.models import Sector
+from partnerwell.healthcheck.evidence import evidence_for
 from partnerwell.healthcheck.models import Framework, Rating, Response, Round, Statement
 from partnerwell.healthcheck.scoring import (
     DONT_KNOW_LABEL,
@@ -136,6 +138,8 @@ def round_results(round: Round) -> dict[str, Any]:
     groups, gaps = _groups(round, statements, combos, floor, visible)
     change = _change(round, statements, visible)
     comments = _comments(round, framework, visible)
+    as_of = min(timezone.localdate(), timezone.localdate(round.effective_close))
+    evidence = evidence_for(round.partnership, areas, as_of) if visible else []
     return {
         "round": {
             "id": round.pk,
@@ -157,6 +161,7 @@ def round_results(round: Round) -> dict[str, Any]:
         "gaps": gaps,
         "change": change,
         "comments": comments,
+        "evidence": evidence,
     }
 
 

@@ -1,0 +1,1 @@
+"""Delivery pages, a module per area: actions, priorities, outcomes (with measures), risks (with issues and wins)."""

@@ -1,0 +1,5 @@
+"""Pages for actions."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""Pages for outcomes."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""Pages for priorities."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

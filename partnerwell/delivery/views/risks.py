@@ -1,0 +1,5 @@
+"""Pages for risks."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
