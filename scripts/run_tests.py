@@ -61,7 +61,9 @@ def main() -> None:
         [str(BIN / "python"), "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         {**PROD_ENV, **sqlite_env},
     )
-    pytest = [str(BIN / "pytest"), "-p", "no:cacheprovider", *extra]
+    # Two workers: the machines have two cores, and the suite must stay under ten minutes.
+    workers = os.environ.get("PYTEST_WORKERS", "2")
+    pytest = [str(BIN / "pytest"), "-p", "no:cacheprovider", "-n", workers, *extra]
     run("tests on SQLite", pytest, {"PARTNERWELL_EXPECT_DB": "sqlite", **sqlite_env})
     if database_url:
         postgres_reachable(database_url)

@@ -359,6 +359,8 @@ def _change(round: Round, statements: list[Statement], visible: bool) -> dict[st
         return {"previous_round": summary, "principles": []}
     changes = compare_rounds(prev_stats, stats.get(round.pk, {}))
     titles = {s.principle.key: s.principle.title for s in statements}
+    # The SQL groups in no useful order; show principles in the framework's order.
+    order = {p.key: i for i, p in enumerate(_principles(statements))}
     return {
         "previous_round": summary,
         "principles": [
@@ -370,7 +372,7 @@ def _change(round: Round, statements: list[Statement], visible: bool) -> dict[st
                 "p_value": None if c.p_value is None else builtins.round(c.p_value, 4),
                 "beyond_noise": c.beyond_noise,
             }
-            for key, c in changes.items()
+            for key, c in sorted(changes.items(), key=lambda kc: order.get(kc[0], len(order)))
         ],
     }
 

@@ -28,6 +28,7 @@ from partnerwell.healthcheck.forms import (
     outline_from,
 )
 from partnerwell.healthcheck.frameworks import FrameworkFileError, load_framework
+from partnerwell.healthcheck.links import links_for
 from partnerwell.healthcheck.models import DiscussionItem, Framework, Invitation, ResultsPdf, Round
 from partnerwell.healthcheck.results import round_results
 from partnerwell.healthcheck.scoring import suppress_groups
@@ -230,7 +231,16 @@ def _results_context(request: HttpRequest, round_id: int) -> dict[str, Any]:
     round = access.get_round(user, round_id)
     results = round_results(round)
     marked = {(d.principle_id, d.statement_id): d for d in round.discussion_items.all()}
+    manager = core_access.can_manage(user, round.partnership)
+    evidence: dict[str, list[dict[str, Any]]] = {}
+    for row in results["evidence"]:
+        evidence.setdefault(row["principle"], []).append(row)
     for area in results["areas"]:
+        for principle in area["principles"]:
+            principle["links"] = links_for(round, principle, None, manager)
+            principle["evidence"] = evidence.get(principle["key"], [])
+            for statement in principle["statements"]:
+                statement["links"] = links_for(round, principle, statement, manager)
         area["chart_rows"] = [
             {"label": p["title"], "score": p["score"], "band": p["band"], "disputed": p["disputed"]}
             for p in area["principles"]
@@ -245,7 +255,8 @@ def _results_context(request: HttpRequest, round_id: int) -> dict[str, Any]:
         "round": round,
         "partnership": round.partnership,
         "results": results,
-        "can_manage": core_access.can_manage(user, round.partnership),
+        "can_manage": manager,
+        "blind_spots": [r for r in results["evidence"] if r["flag"]],
         "marked_principles": {d.principle_id for d in marked.values() if d.statement_id is None},
         "marked_statements": {d.statement_id for d in marked.values() if d.statement_id},
         "changes": changes,
