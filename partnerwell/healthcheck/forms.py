@@ -64,17 +64,26 @@ class RoundForm(GDSForm):
         label="Members to ask (when choosing members)",
     )
     # A date input's value must be YYYY-MM-DD; the locale's 22/11/2026 would show it empty.
+    # The GOV.UK class gives these inputs the size and focus style of the others.
     opens_on = forms.DateField(
-        label="Opens on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="Opens on",
+        widget=forms.DateInput(
+            attrs={"type": "date", "class": "govuk-input govuk-input--width-10"},
+            format="%Y-%m-%d",
+        ),
     )
     closes_on = forms.DateField(
         label="Closes at the end of",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(
+            attrs={"type": "date", "class": "govuk-input govuk-input--width-10"},
+            format="%Y-%m-%d",
+        ),
     )
     anonymity_floor = forms.IntegerField(
         min_value=3,
         max_value=50,
         initial=3,
+        widget=forms.NumberInput(attrs={"class": "govuk-input govuk-input--width-3"}),
         label="Anonymity floor",
         help_text="Results for any group with fewer answers than this are hidden. It cannot be below 3.",
     )

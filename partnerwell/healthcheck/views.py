@@ -516,6 +516,18 @@ def create_framework(request: HttpRequest, partnership_id: int) -> HttpResponse:
     user = _user(request)
     partnership = core_access.get_partnership(user, partnership_id, manage=True)
     form = OutlineFrameworkForm(request.POST or None)
+    scope = services.scope_for(partnership)
+    # The key comes from the title; saving under a key in use would replace that framework.
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and Framework.objects.filter(scope=scope, key=form.cleaned_data["spec"].key).exists()
+    ):
+        form.add_error(
+            "title",
+            "Your partnership already has a framework with this title. Choose another "
+            "title, or change the existing framework instead.",
+        )
     if request.method == "POST" and form.is_valid():
         framework = services.framework_store(
             spec=form.cleaned_data["spec"],
