@@ -30,9 +30,14 @@ What it makes, for the defaults:
   often. Reverse-scored statements are answered the other way round.
 
 Ratings (several million) go in with PostgreSQL's COPY FROM STDIN, or with
-executemany in large transactions on SQLite; responses and invitations too.
-Primary keys of responses are UUIDs made from the seed. On PostgreSQL the
-tables are ANALYZEd at the end so the planner knows their new size.
+executemany on SQLite, 250,000 at a time; responses and invitations too.
+Primary keys of responses are UUIDs made from the seed. While ratings and
+invitations load, their non-unique indexes (and, on PostgreSQL, foreign keys)
+are dropped and then rebuilt from their catalogue definitions, all in one
+transaction (see BulkWriter.loading), which takes a lock on those tables for
+the duration: run it on a database made for benchmarks. If it stops part way,
+ratings and invitations roll back but earlier rows stay: use a fresh database
+or another seed. On PostgreSQL the tables are ANALYZEd at the end.
 """
 
 from __future__ import annotations
@@ -277,8 +282,8 @@ SCALE_SHAPE = {
 class BulkWriter:
     """Insert rows with COPY FROM STDIN on PostgreSQL, executemany on SQLite.
 
-    Each call is one transaction, so SQLite does not commit row by row and
-    PostgreSQL's deferred foreign-key checks never queue up millions of events.
+    Each call is one transaction (a savepoint inside `loading`), so SQLite
+    never commits row by row.
     """
 
     def __init__(self) -> None:

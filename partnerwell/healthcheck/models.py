@@ -269,7 +269,8 @@ class Rating(models.Model):
     """One answer. `value` is the 0–100 score (None for don't know)."""
 
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="ratings")
-    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
+    # The composite indexes below start with the round, so no index of its own is needed.
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+", db_index=False)
     statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="+")
     principle = models.ForeignKey(Principle, on_delete=models.CASCADE, related_name="+")
     raw = models.SmallIntegerField(null=True, blank=True)

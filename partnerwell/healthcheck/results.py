@@ -47,16 +47,35 @@ def _group_label(by: str, name: str) -> str:
     return name
 
 
-def _aggregates(rows: Any) -> dict[Any, StatementAgg]:
-    return {
-        key: StatementAgg(
-            n=row["n"],
-            total=row["total"] or 0.0,
-            total_sq=row["total_sq"] or 0.0,
-            dont_know=row["answers"] - row["n"],
-        )
-        for key, row in rows
+def _statement_stats(
+    round: Round,
+) -> tuple[dict[int, StatementAgg], dict[int, dict[int | None, int]]]:
+    """COUNT, SUM and SUM of squares per statement and answer, in one query.
+
+    The rows number at most statements × answer points, whatever the number of
+    respondents; adding them up per statement is a few hundred additions.
+    """
+    sums: dict[int, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0])
+    distribution: dict[int, dict[int | None, int]] = defaultdict(dict)
+    rows = (
+        Rating.objects.filter(round=round)
+        .values("statement_id", "raw")
+        .annotate(c=Count("id"), total=Sum("value"), total_sq=Sum(F("value") * F("value")))
+    )
+    for row in rows:
+        entry = sums[row["statement_id"]]
+        distribution[row["statement_id"]][row["raw"]] = row["c"]
+        if row["raw"] is None:
+            entry[3] += row["c"]
+        else:
+            entry[0] += row["c"]
+            entry[1] += row["total"] or 0.0
+            entry[2] += row["total_sq"] or 0.0
+    stats = {
+        key: StatementAgg(n=int(n), total=total, total_sq=total_sq, dont_know=int(dk))
+        for key, (n, total, total_sq, dk) in sums.items()
     }
+    return stats, distribution
 
 
 def previous_round(round: Round) -> Round | None:
@@ -113,20 +132,8 @@ def round_results(round: Round) -> dict[str, Any]:
     statements = list(
         Statement.objects.filter(framework=framework).select_related("principle__area")
     )
-    ratings = Rating.objects.filter(round=round)
-    stats = _aggregates(
-        (row["statement_id"], row)
-        for row in ratings.values("statement_id").annotate(
-            n=Count("value"),
-            answers=Count("id"),
-            total=Sum("value"),
-            total_sq=Sum(F("value") * F("value")),
-        )
-    )
-    distribution: dict[int, dict[int | None, int]] = defaultdict(dict)
-    for row in ratings.values("statement_id", "raw").annotate(c=Count("id")):
-        distribution[row["statement_id"]][row["raw"]] = row["c"]
-
+    # One pass over the round's ratings gives both the statement sums and the answer counts.
+    stats, distribution = _statement_stats(round)
     combos = list(Response.objects.filter(round=round).values(*BREAKDOWNS).annotate(n=Count("id")))
     responded = sum(c["n"] for c in combos)
     floor = round.anonymity_floor
@@ -245,69 +252,33 @@ def _groups(
     floor: int,
     visible: bool,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    groups: list[dict[str, Any]] = []
-    gaps: list[dict[str, Any]] = []
+    principles = _principles(statements)
     principle_of = {s.pk: s.principle for s in statements}
-    area_of = {s.principle_id: s.principle.area_id for s in statements}
+    hidden_by: dict[str, set[str]] = {}
+    counts_by: dict[str, dict[str, int]] = {}
     for by in BREAKDOWNS:
         counts: dict[str, int] = defaultdict(int)
         for combo in combos:
             counts[combo[by] or ""] += combo["n"]
-        if by == "side" and set(counts) == {""}:
+        if by == "side" and set(counts) <= {""}:
             continue  # a partnership without sides has nothing to compare here
-        hidden = suppress_groups(dict(counts), floor) if visible else set(counts)
-        shown = [g for g in counts if g not in hidden]
-        scores: dict[str, dict[str, float | None]] = {}
-        if shown:
-            per_statement: dict[str, dict[int, list[float]]] = defaultdict(
-                lambda: defaultdict(list)
-            )
-            rows = (
-                Rating.objects.filter(round=round, **{f"response__{by}__in": shown})
-                .values(f"response__{by}", "statement_id")
-                .annotate(n=Count("value"), total=Sum("value"))
-            )
-            for row in rows:
-                if row["n"]:
-                    per_statement[row[f"response__{by}"]][row["statement_id"]].append(
-                        row["total"] / row["n"]
-                    )
-            for group in shown:
-                by_principle: dict[Any, list[float | None]] = defaultdict(list)
-                for statement_id, means in per_statement[group].items():
-                    by_principle[principle_of[statement_id]].append(means[0])
-                scores[group] = {p.key: combine(v) for p, v in by_principle.items()}
+        counts_by[by] = dict(counts)
+        hidden_by[by] = suppress_groups(dict(counts), floor) if visible else set(counts)
+    sums = _group_sums(round, any(set(c) - hidden_by[b] for b, c in counts_by.items()))
+
+    groups: list[dict[str, Any]] = []
+    gaps: list[dict[str, Any]] = []
+    titles = {p.key: p.title for p in principles}
+    for by, counts in counts_by.items():
+        hidden = hidden_by[by]
+        scores = {
+            name: _group_principle_scores(sums[by].get(name, {}), principle_of, principles)
+            for name in counts
+            if name not in hidden
+        }
         for name in sorted(counts, key=lambda g: (-counts[g], g)):
-            suppressed = name in hidden
-            principle_scores = scores.get(name, {})
-            overall = None
-            if not suppressed:
-                area_scores: dict[int, list[float | None]] = defaultdict(list)
-                for s in {s.principle for s in statements}:
-                    area_scores[area_of[s.pk]].append(principle_scores.get(s.key))
-                overall = combine(combine(v) for v in area_scores.values())
-            groups.append(
-                {
-                    "by": by,
-                    "name": _group_label(by, name),
-                    "n": None if suppressed else counts[name],
-                    "suppressed": suppressed,
-                    "overall": None
-                    if suppressed
-                    else {"score": _round_number(overall), "band": band(overall)},
-                    "principles": [
-                        {
-                            "key": p.key,
-                            "score": None
-                            if suppressed
-                            else _round_number(principle_scores.get(p.key)),
-                        }
-                        for p in _principles(statements)
-                    ],
-                }
-            )
-        labelled = {_group_label(by, g): scores[g] for g in shown}
-        titles = {p.key: p.title for p in _principles(statements)}
+            groups.append(_group_entry(by, name, counts[name], scores.get(name), principles))
+        labelled = {_group_label(by, g): scores[g] for g in scores}
         for gap in group_gaps(labelled):
             gaps.append(
                 {
@@ -319,6 +290,75 @@ def _groups(
                 }
             )
     return groups, gaps
+
+
+def _group_sums(round: Round, needed: bool) -> dict[str, dict[str, dict[int, tuple[int, float]]]]:
+    """Per breakdown, group and statement: (answers, sum), from one grouped query.
+
+    Filtering the responses by round as well as the ratings keeps the join to
+    this round's responses, whatever else the database holds.
+    """
+    sums: dict[str, dict[str, dict[int, list[float]]]] = {
+        by: defaultdict(lambda: defaultdict(lambda: [0, 0.0])) for by in BREAKDOWNS
+    }
+    if needed:
+        rows = (
+            Rating.objects.filter(round=round, response__round=round)
+            .values(*(f"response__{by}" for by in BREAKDOWNS), "statement_id")
+            .annotate(n=Count("value"), total=Sum("value"))
+        )
+        for row in rows:
+            for by in BREAKDOWNS:
+                entry = sums[by][row[f"response__{by}"] or ""][row["statement_id"]]
+                entry[0] += row["n"]
+                entry[1] += row["total"] or 0.0
+    return {
+        by: {g: {k: (int(v[0]), v[1]) for k, v in st.items()} for g, st in groups.items()}
+        for by, groups in sums.items()
+    }
+
+
+def _group_principle_scores(
+    per_statement: dict[int, tuple[int, float]],
+    principle_of: dict[int, Any],
+    principles: list[Any],
+) -> dict[str, float | None]:
+    """A group's principle scores: the mean of its statement means, in framework order."""
+    means: dict[int, list[float | None]] = defaultdict(list)
+    for statement_id, (n, total) in per_statement.items():
+        if n:
+            means[principle_of[statement_id].pk].append(total / n)
+    return {p.key: combine(means.get(p.pk, [])) for p in principles}
+
+
+def _group_entry(
+    by: str,
+    name: str,
+    n: int,
+    scores: dict[str, float | None] | None,
+    principles: list[Any],
+) -> dict[str, Any]:
+    suppressed = scores is None
+    overall = None
+    if scores is not None:
+        by_area: dict[int, list[float | None]] = defaultdict(list)
+        for p in principles:
+            by_area[p.area_id].append(scores.get(p.key))
+        overall = combine(combine(v) for v in by_area.values())
+    return {
+        "by": by,
+        "name": _group_label(by, name),
+        "n": None if suppressed else n,
+        "suppressed": suppressed,
+        "overall": None if suppressed else {"score": _round_number(overall), "band": band(overall)},
+        "principles": [
+            {
+                "key": p.key,
+                "score": None if scores is None else _round_number(scores.get(p.key)),
+            }
+            for p in principles
+        ],
+    }
 
 
 def _principles(statements: list[Statement]) -> list[Any]:

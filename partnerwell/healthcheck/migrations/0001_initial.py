@@ -155,7 +155,7 @@ class Migration(migrations.Migration):
                 ('value', models.FloatField(blank=True, null=True)),
                 ('principle', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='healthcheck.principle')),
                 ('response', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ratings', to='healthcheck.response')),
-                ('round', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='healthcheck.round')),
+                ('round', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='healthcheck.round')),
                 ('statement', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='healthcheck.statement')),
             ],
         ),
