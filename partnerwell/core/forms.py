@@ -24,6 +24,13 @@ from partnerwell.core.services import descendants
 from partnerwell.core.tasks import send_password_reset
 
 
+def date_input() -> forms.DateInput:
+    """A browser date picker: it reads and writes dates as 2026-03-31, whatever the locale."""
+    return forms.DateInput(
+        format="%Y-%m-%d", attrs={"type": "date", "class": "govuk-input govuk-input--width-10"}
+    )
+
+
 def choice_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:
     """A form's model choice field, typed so its queryset can be narrowed."""
     field = form.fields[name]
@@ -210,8 +217,8 @@ class MembershipFieldsMixin(forms.ModelForm):
         self.fields[
             "decision_maker"
         ].label = "Can take decisions for their organisation on the spot"
-        self.fields["start_date"].widget = forms.DateInput(attrs={"type": "date"})
-        self.fields["end_date"].widget = forms.DateInput(attrs={"type": "date"})
+        self.fields["start_date"].widget = date_input()
+        self.fields["end_date"].widget = date_input()
         if self.instance.pk:
             self.initial["responsibilities_text"] = ", ".join(self.instance.responsibilities)
 
@@ -304,10 +311,10 @@ class TermsForm(GDSForm):
         help_text="Write in Markdown: ## for a heading, - for a list item, **bold**.",
     )
     adopted_on = forms.DateField(
-        label="Date adopted", widget=forms.DateInput(attrs={"type": "date"})
+        label="Date adopted", widget=date_input()
     )
     next_review_on = forms.DateField(
-        label="Date of next review", widget=forms.DateInput(attrs={"type": "date"})
+        label="Date of next review", widget=date_input()
     )
 
     def clean(self) -> dict[str, Any]:
