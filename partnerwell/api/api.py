@@ -18,10 +18,14 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
+from partnerwell.api.actions import router as actions_router
 from partnerwell.api.core import router as core_router
 from partnerwell.api.healthcheck import router as healthcheck_router
 from partnerwell.api.healthcheck import token_router
 from partnerwell.api.models import AccessToken
+from partnerwell.api.outcomes import router as outcomes_router
+from partnerwell.api.priorities import router as priorities_router
+from partnerwell.api.risks import router as risks_router
 from partnerwell.healthcheck.services import TooManyAttemptsError
 
 
@@ -119,6 +123,10 @@ api = PartnerwellAPI(
 api.add_router("/", core_router)
 api.add_router("/", healthcheck_router)
 api.add_router("/", token_router)
+api.add_router("/", priorities_router)
+api.add_router("/", outcomes_router)
+api.add_router("/", actions_router)
+api.add_router("/", risks_router)
 
 
 def _field_name(loc: list[Any]) -> str:

@@ -121,6 +121,11 @@ class RoundIn(Schema):
     reminder_days: list[int] = Field(default=[3], description="Days before closing to remind.")
 
 
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """A date and time without a zone is read in the instance's time zone."""
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
 @router.get("/partnerships/{partnership_id}/rounds", response=list[RoundOut])
 def list_rounds(request: HttpRequest, partnership_id: int) -> QuerySet[Round]:
     partnership = core_access.get_partnership(_user(request), partnership_id)
@@ -132,6 +137,9 @@ def open_round(request: HttpRequest, partnership_id: int, payload: RoundIn) -> S
     """Open a round; invitations are made and emailed by the worker."""
     user = _user(request)
     partnership = core_access.get_partnership(user, partnership_id, manage=True)
+    opens_at, closes_at = _aware(payload.opens_at or timezone.now()), _aware(payload.closes_at)
+    if closes_at.year >= 2100 or opens_at.year < 2000:
+        raise ValidationError({"closes_at": "Choose dates between 2000 and 2099."})
     framework = (
         access.visible_frameworks(user)
         .filter(pk=payload.framework_id)
@@ -152,8 +160,8 @@ def open_round(request: HttpRequest, partnership_id: int, payload: RoundIn) -> S
         framework=framework,
         title=payload.title,
         audience=payload.audience,
-        opens_at=payload.opens_at or timezone.now(),
-        closes_at=payload.closes_at,
+        opens_at=opens_at,
+        closes_at=closes_at,
         anonymity_floor=payload.anonymity_floor,
         ask_comments=payload.ask_comments,
         reminder_days=tuple(d for d in payload.reminder_days if 0 < d < 60),

@@ -39,3 +39,16 @@ def panels_for(partnership: Partnership, user: User) -> list[dict[str, Any]]:
         if context is not None:
             shown.append({"template": panel.template, **context})
     return shown
+
+
+# Links other apps add to the main navigation ("nav") and to the account page ("account").
+_links: dict[str, list[tuple[str, str]]] = {"nav": [], "account": []}
+
+
+def register_link(*, where: str, label: str, url_name: str) -> None:
+    if (label, url_name) not in _links[where]:
+        _links[where].append((label, url_name))
+
+
+def links(where: str) -> list[tuple[str, str]]:
+    return list(_links[where])

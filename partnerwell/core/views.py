@@ -13,6 +13,7 @@ from django.db.models import Count
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -41,7 +42,7 @@ from partnerwell.core.models import (
     User,
 )
 from partnerwell.core.overview import membership_overview
-from partnerwell.core.panels import panels_for
+from partnerwell.core.panels import links, panels_for
 
 
 def _user(request: HttpRequest) -> User:
@@ -238,7 +239,8 @@ def my_details(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, "Your details have been saved.")
         return redirect("core-my-details")
-    return render(request, "core/my_details.html", {"form": form})
+    account_links = [(label, reverse(name)) for label, name in links("account")]
+    return render(request, "core/my_details.html", {"form": form, "account_links": account_links})
 
 
 @login_required

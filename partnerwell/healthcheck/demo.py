@@ -21,8 +21,9 @@ LEANINGS_2025 = {"Management side": 3.6, "Staff side": 2.9}
 LEANINGS_2026 = {"Management side": 3.9, "Staff side": 3.3}
 # Staff see communications much worse than managers do: the side gap to find.
 STAFF_LOWER = {"communications": -1.1}
-# Joint agenda setting improved a lot between the rounds: the change to find.
-IMPROVED_2026 = {"joint-agenda-setting": 1.0}
+# Joint agenda setting improved a lot between the rounds: the change to find. Members also
+# rate delivering highly while the action log says otherwise: the blind spot to find.
+IMPROVED_2026 = {"joint-agenda-setting": 1.0, "delivering": 0.6}
 
 
 def _answer(rng: random.Random, mean: float, scale: str) -> int | None:

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 
 from partnerwell.core.models import Membership, Organisation, Partnership, PartnershipType, User
@@ -18,12 +19,19 @@ def _counts() -> tuple[int, ...]:
     )
 
 
+def _all_rows() -> dict[str, int]:
+    return {model._meta.label: model.objects.count() for model in apps.get_models()}
+
+
 @pytest.mark.django_db
 def test_it_loads_the_demo_once() -> None:
     call_command("demo", verbosity=0)
     first = _counts()
+    rows = _all_rows()
     call_command("demo", verbosity=0)
     assert _counts() == first
+    # Every app's part of the demo loads once: no table grows on a second run.
+    assert _all_rows() == rows
     partnerships, organisations, people, _ = first
     assert partnerships == 8
     assert 35 <= organisations <= 45
