@@ -47,6 +47,7 @@ def postgres_reachable(url: str) -> None:
 
 def main() -> None:
     database_url = os.environ.pop("DATABASE_URL", "")
+    (ROOT / "test-results").mkdir(exist_ok=True)
     extra = sys.argv[1:]
     sqlite_env = {"DATABASE_URL": f"sqlite:///{ROOT / 'test-results' / 'unused.sqlite3'}"}
     run("ruff", [str(BIN / "ruff"), "check", "."])
