@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +34,17 @@ def run(title: str, command: list[str], env: dict[str, str] | None = None) -> No
     )
     if result.returncode != 0:
         sys.exit(result.returncode)
+
+
+def counted(report: Path) -> tuple[int, int]:
+    """(passed, failed) from a pytest JUnit report; errors count as failures."""
+    # Our own pytest just wrote this file; it is not untrusted input.
+    suite = ET.parse(report).getroot()  # noqa: S314
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")  # type: ignore[assignment]
+    assert suite is not None
+    total, skipped = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
+    failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+    return total - skipped - failed, failed
 
 
 def postgres_reachable(url: str) -> None:
@@ -65,16 +77,27 @@ def main() -> None:
     # Two workers: the machines have two cores, and the suite must stay under ten minutes.
     workers = os.environ.get("PYTEST_WORKERS", "2")
     pytest = [str(BIN / "pytest"), "-p", "no:cacheprovider", "-n", workers, *extra]
-    run("tests on SQLite", pytest, {"PARTNERWELL_EXPECT_DB": "sqlite", **sqlite_env})
+    reports = [ROOT / "test-results" / "sqlite.xml"]
+    run(
+        "tests on SQLite",
+        [*pytest, f"--junitxml={reports[0]}"],
+        {"PARTNERWELL_EXPECT_DB": "sqlite", **sqlite_env},
+    )
     if database_url:
         postgres_reachable(database_url)
+        reports.append(ROOT / "test-results" / "postgresql.xml")
         run(
             "tests on PostgreSQL",
-            pytest,
+            [*pytest, f"--junitxml={reports[1]}"],
             {"DATABASE_URL": database_url, "PARTNERWELL_EXPECT_DB": "postgresql"},
         )
     else:
         print("\nDATABASE_URL is not set: the PostgreSQL pass was skipped.")
+    passed = failed = 0
+    for report in reports:
+        ok, bad = counted(report)
+        passed, failed = passed + ok, failed + bad
+    print(f"\nall databases: {passed} passed, {failed} failed")
 
 
 if __name__ == "__main__":
