@@ -310,12 +310,8 @@ class TermsForm(GDSForm):
         widget=forms.Textarea(attrs={"rows": 16}),
         help_text="Write in Markdown: ## for a heading, - for a list item, **bold**.",
     )
-    adopted_on = forms.DateField(
-        label="Date adopted", widget=date_input()
-    )
-    next_review_on = forms.DateField(
-        label="Date of next review", widget=date_input()
-    )
+    adopted_on = forms.DateField(label="Date adopted", widget=date_input())
+    next_review_on = forms.DateField(label="Date of next review", widget=date_input())
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -261,7 +261,9 @@ def ballot_cast(*, vote: PriorityVote, user: User, scores: Mapping[int, Score]) 
     """Record that the member voted and store their ballot, both or neither, at most once."""
     state = vote_state(vote)
     if state == "scheduled":
-        raise VoteNotOpen(f"This vote opens on {vote.opens_at:%d %B %Y at %H:%M}.")
+        raise VoteNotOpen(
+            f"This vote opens on {timezone.localtime(vote.opens_at):%-d %B %Y at %H:%M}."
+        )
     if state == "closed":
         raise VoteNotOpen("This vote has closed, so no more votes can be cast.")
     membership = voter_membership(user, vote)
@@ -354,7 +356,7 @@ def vote_results(vote: PriorityVote) -> dict[str, Any]:
     }
     if state != "closed":
         result["reason"] = (
-            f"The results appear when the vote closes on {vote.effective_close:%d %B %Y}."
+            f"The results appear when the vote closes on {timezone.localtime(vote.effective_close):%-d %B %Y}."
         )
         return result
     if ballots < floor:

@@ -16,7 +16,7 @@ def health_check_panel(partnership: Partnership, user: User) -> dict[str, Any] |
     latest = rounds.filter(opens_at__lte=timezone.now()).order_by("-opens_at").first()
     if latest is None:
         return {"latest": None, "partnership": partnership}
-    results = round_results(latest)
+    results = round_results(latest, headline=True)
     change = results["change"]["principles"]
     return {
         "partnership": partnership,

@@ -126,8 +126,12 @@ def _respondent_principle_stats(
     return stats
 
 
-def round_results(round: Round) -> dict[str, Any]:
-    """Everything the results page, the API and the exports show for a round."""
+def round_results(round: Round, *, headline: bool = False) -> dict[str, Any]:
+    """Everything the results page, the API and the exports show for a round.
+
+    headline=True leaves out groups, gaps, comments and evidence, for the
+    partnership page, which shows only the scores and the change.
+    """
     framework = round.framework
     statements = list(
         Statement.objects.filter(framework=framework).select_related("principle__area")
@@ -142,11 +146,16 @@ def round_results(round: Round) -> dict[str, Any]:
 
     areas = _score_items(statements, stats, distribution, visible)
     overall = combine(a["score"] for a in areas) if visible else None
-    groups, gaps = _groups(round, statements, combos, floor, visible)
     change = _change(round, statements, visible)
-    comments = _comments(round, framework, visible)
-    as_of = min(timezone.localdate(), timezone.localdate(round.effective_close))
-    evidence = evidence_for(round.partnership, areas, as_of) if visible else []
+    groups: list[dict[str, Any]] = []
+    gaps: list[dict[str, Any]] = []
+    comments: list[dict[str, Any]] = []
+    evidence: list[dict[str, Any]] = []
+    if not headline:
+        groups, gaps = _groups(round, statements, combos, floor, visible)
+        comments = _comments(round, framework, visible)
+        as_of = min(timezone.localdate(), timezone.localdate(round.effective_close))
+        evidence = evidence_for(round.partnership, areas, as_of) if visible else []
     return {
         "round": {
             "id": round.pk,
