@@ -195,3 +195,17 @@ def test_it_refuses_to_put_a_partnership_under_its_own_sub_group(
     assert response.status_code == 200
     partnership_a.refresh_from_db()
     assert partnership_a.parent is None
+
+
+def test_it_counts_members_organisations_and_decision_makers(
+    bob_client: Client, alice: User, bob: User, dave: User, partnership_a: Partnership
+) -> None:
+    Membership.objects.filter(person=dave).update(decision_maker=True)
+    response = bob_client.get(f"/partnerships/{partnership_a.pk}/")
+    context = response.context
+    # Alice and Bob for the council, Dave for the union; Alice and Dave decide on the spot.
+    assert (
+        context["member_count"],
+        context["organisation_count"],
+        context["decision_maker_count"],
+    ) == (3, 2, 2)
