@@ -35,9 +35,9 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(ASSETS): node_modules/.package-lock.json scripts/build-assets.mjs $(wildcard partnerwell/static/scss/*.scss)
 	npm run --silent build
 
-# Browser tests drive Debian's Chromium; install it when it is missing.
+# Browser tests drive Debian's Chromium and render PDFs with poppler's pdftoppm; install them when missing.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium && command -v pdftoppm; } >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium poppler-utils; }
 

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "partnerwell.core",
     "partnerwell.healthcheck",
     "partnerwell.delivery",
+    "partnerwell.meetings",
     "partnerwell.api",
 ]
 

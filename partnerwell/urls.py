@@ -13,6 +13,7 @@ urlpatterns = [
     path("api-tokens/", include("partnerwell.api.urls")),
     path("", include("partnerwell.healthcheck.urls")),
     path("", include("partnerwell.delivery.urls")),
+    path("", include("partnerwell.meetings.urls")),
     path("", include("partnerwell.core.urls")),
 ]
 

@@ -1,0 +1,157 @@
+"""The one place that scopes meeting lookups to the partnerships a person may see.
+
+Other partnerships' meetings, items, papers, decisions and minutes answer 404;
+members who may see but not change something get 403 with a sentence.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404
+
+from partnerwell.core.access import AnyUser, can_manage, visible_partnerships
+from partnerwell.core.models import Membership, Partnership, Role
+from partnerwell.meetings.models import (
+    AgendaItem,
+    Decision,
+    Meeting,
+    MeetingSeries,
+    Minutes,
+    Paper,
+    PapersPack,
+)
+
+M = TypeVar("M", bound=Model)
+
+# Roles whose holders chair meetings: they triage items and sign off agendas.
+CHAIR_ROLES = frozenset({Role.CHAIR, Role.CO_CHAIR, Role.VICE_CHAIR})
+
+MANAGERS_ONLY = "Only the partnership's managers and chairs can do that."
+
+
+def _scoped(queryset: QuerySet[M], user: AnyUser, pk: int, what: str, path: str) -> M:
+    obj = queryset.filter(pk=pk, **{f"{path}__in": visible_partnerships(user)}).first()
+    if obj is None:
+        raise Http404(f"No such {what}.")
+    return obj
+
+
+def _require_manager(user: AnyUser, partnership: Partnership) -> None:
+    if not can_manage(user, partnership):
+        raise PermissionDenied(MANAGERS_ONLY)
+
+
+def chair_memberships(user: AnyUser, partnership: Partnership) -> QuerySet[Membership]:
+    """The person's current chairing memberships of this partnership (none if not a chair)."""
+    if not user.is_authenticated:
+        return Membership.objects.none()
+    return Membership.objects.current().filter(
+        partnership=partnership, person_id=user.pk, role__in=CHAIR_ROLES
+    )
+
+
+def is_chair(user: AnyUser, partnership: Partnership) -> bool:
+    return chair_memberships(user, partnership).exists()
+
+
+def my_membership(user: AnyUser, partnership: Partnership) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return (
+        Membership.objects.current()
+        .filter(partnership=partnership, person_id=user.pk)
+        .select_related("side", "organisation")
+        .first()
+    )
+
+
+def get_meeting(user: AnyUser, pk: int, *, manage: bool = False) -> Meeting:
+    meeting = _scoped(
+        Meeting.objects.select_related("partnership", "series"), user, pk, "meeting", "partnership"
+    )
+    if manage:
+        _require_manager(user, meeting.partnership)
+    return meeting
+
+
+def get_series(user: AnyUser, pk: int, *, manage: bool = False) -> MeetingSeries:
+    series = _scoped(
+        MeetingSeries.objects.select_related("partnership"), user, pk, "series", "partnership"
+    )
+    if manage:
+        _require_manager(user, series.partnership)
+    return series
+
+
+def get_item(user: AnyUser, pk: int, *, manage: bool = False) -> AgendaItem:
+    item = _scoped(
+        AgendaItem.objects.select_related(
+            "partnership", "meeting", "submitted_by", "submitter_side"
+        ),
+        user,
+        pk,
+        "agenda item",
+        "partnership",
+    )
+    if manage:
+        _require_manager(user, item.partnership)
+    return item
+
+
+def get_item_to_edit(user: AnyUser, pk: int) -> AgendaItem:
+    """An item its submitter (while it waits for triage) or a manager may change."""
+    item = get_item(user, pk)
+    if can_manage(user, item.partnership):
+        return item
+    if item.submitted_by_id == user.pk and item.status == "submitted":
+        return item
+    raise PermissionDenied(
+        "Only a manager can change an item once the chairs have triaged it, "
+        "and only its submitter or a manager before that."
+    )
+
+
+def get_paper(user: AnyUser, pk: int) -> Paper:
+    return _scoped(
+        Paper.objects.select_related("item__partnership", "item__meeting"),
+        user,
+        pk,
+        "paper",
+        "item__partnership",
+    )
+
+
+def get_pack(user: AnyUser, pk: int) -> PapersPack:
+    return _scoped(
+        PapersPack.objects.select_related("meeting__partnership"),
+        user,
+        pk,
+        "papers pack",
+        "meeting__partnership",
+    )
+
+
+def get_minutes(user: AnyUser, pk: int, *, manage: bool = False) -> Minutes:
+    minutes = _scoped(
+        Minutes.objects.select_related("meeting__partnership"),
+        user,
+        pk,
+        "minutes",
+        "meeting__partnership",
+    )
+    if manage:
+        _require_manager(user, minutes.meeting.partnership)
+    return minutes
+
+
+def get_decision(user: AnyUser, pk: int) -> Decision:
+    return _scoped(
+        Decision.objects.select_related("partnership", "meeting", "item"),
+        user,
+        pk,
+        "decision",
+        "partnership",
+    )

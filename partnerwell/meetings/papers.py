@@ -1,0 +1,13 @@
+"""Services for the papers part of meetings (being built)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from partnerwell.core.models import User
+from partnerwell.meetings.models import Meeting
+
+
+def meeting_section(meeting: Meeting, user: User) -> dict[str, Any]:
+    """What the meeting page shows of this area (template meetings/sections/papers.html)."""
+    return {}

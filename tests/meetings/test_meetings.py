@@ -1,0 +1,172 @@
+"""Planning, changing, cancelling and moving meetings along; the meeting list and rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from partnerwell.core.models import Partnership
+from partnerwell.meetings.models import AgendaItem, Meeting, MeetingSettings, MeetingStatus
+from tests.meetings.conftest import make_meeting
+
+pytestmark = pytest.mark.django_db
+
+FORM = {
+    "title": "Quarterly forum",
+    "kind": "forum",
+    "new_series": "",
+    "date": "2031-03-04",
+    "start_time": "14:00",
+    "end_time": "16:00",
+    "time_zone": "Europe/London",
+    "place": "Town Hall",
+    "video_link": "",
+}
+
+
+def test_it_plans_a_meeting_with_standing_items(
+    alice_client: Client, partnership_a: Partnership
+) -> None:
+    url = reverse("meetings-add-meeting", args=[partnership_a.pk])
+    response = alice_client.post(url, {**FORM, "new_series": "Quarterly forum"})
+    meeting = Meeting.objects.get(partnership=partnership_a)
+    assert response.status_code == 302 and response["Location"] == meeting.get_absolute_url()
+    assert meeting.series is not None and meeting.series.name == "Quarterly forum"
+    # 14:00 in London in March is 14:00 UTC; the stored time is aware.
+    assert meeting.starts_at == dt.datetime(2031, 3, 4, 14, 0, tzinfo=dt.UTC)
+    assert meeting.status == MeetingStatus.PLANNED
+    standing = list(AgendaItem.objects.filter(meeting=meeting).values_list("standing", flat=True))
+    assert standing == ["apologies", "minutes", "actions", "risks", "aob"]
+
+
+def test_it_refuses_a_meeting_that_ends_before_it_starts(
+    alice_client: Client, partnership_a: Partnership
+) -> None:
+    url = reverse("meetings-add-meeting", args=[partnership_a.pk])
+    response = alice_client.post(url, {**FORM, "end_time": "13:00"})
+    assert response.status_code == 200
+    assert "The meeting must end after it starts." in response.content.decode()
+    # What was typed stays in the form.
+    assert 'value="Quarterly forum"' in response.content.decode()
+    assert not Meeting.objects.exists()
+
+
+def test_it_refuses_an_unknown_time_zone(alice_client: Client, partnership_a: Partnership) -> None:
+    url = reverse("meetings-add-meeting", args=[partnership_a.pk])
+    response = alice_client.post(url, {**FORM, "time_zone": "Mars/Olympus"})
+    assert "is not a time zone name" in response.content.decode()
+    assert not Meeting.objects.exists()
+
+
+def test_it_lets_only_managers_plan(bob_client: Client, partnership_a: Partnership) -> None:
+    response = bob_client.post(reverse("meetings-add-meeting", args=[partnership_a.pk]), FORM)
+    assert response.status_code == 403
+    assert not Meeting.objects.exists()
+
+
+def test_it_raises_the_sequence_when_the_time_changes(
+    alice_client: Client, meeting: Meeting
+) -> None:
+    local = meeting.starts_at.astimezone(meeting.tz)
+    data = {**FORM, "date": local.date().isoformat(), "start_time": "11:00", "end_time": "12:30"}
+    response = alice_client.post(reverse("meetings-edit-meeting", args=[meeting.pk]), data)
+    assert response.status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.sequence == 1
+    assert meeting.starts_at.astimezone(meeting.tz).hour == 11
+
+
+def test_it_keeps_the_sequence_when_nothing_visible_changes(
+    alice_client: Client, meeting: Meeting
+) -> None:
+    local_start = meeting.starts_at.astimezone(meeting.tz)
+    local_end = meeting.ends_at.astimezone(meeting.tz)
+    data = {
+        **FORM,
+        "title": meeting.title,
+        "place": meeting.place,
+        "date": local_start.date().isoformat(),
+        "start_time": local_start.strftime("%H:%M"),
+        "end_time": local_end.strftime("%H:%M"),
+    }
+    alice_client.post(reverse("meetings-edit-meeting", args=[meeting.pk]), data)
+    meeting.refresh_from_db()
+    assert meeting.sequence == 0
+
+
+def test_it_cancels_with_a_reason(alice_client: Client, meeting: Meeting) -> None:
+    url = reverse("meetings-cancel-meeting", args=[meeting.pk])
+    assert "Say why" in alice_client.post(url, {"reason": " "}).content.decode()
+    meeting.refresh_from_db()
+    assert not meeting.is_cancelled
+    assert alice_client.post(url, {"reason": "Clash with budget setting"}).status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.is_cancelled and meeting.sequence == 1
+
+
+def test_it_opens_the_agenda_and_refuses_held_before_start(
+    alice_client: Client, partnership_a: Partnership, alice: object
+) -> None:
+    meeting = make_meeting(partnership_a, alice, status=MeetingStatus.PLANNED)  # type: ignore[arg-type]
+    url = reverse("meetings-advance-meeting", args=[meeting.pk])
+    assert alice_client.get(url).status_code == 405
+    alice_client.post(url, {"to": "agenda_open"})
+    meeting.refresh_from_db()
+    assert meeting.status == MeetingStatus.AGENDA_OPEN
+    response = alice_client.post(url, {"to": "held"}, follow=True)
+    assert "only once it has started" in response.content.decode()
+    meeting.refresh_from_db()
+    assert meeting.status == MeetingStatus.AGENDA_OPEN
+
+
+def test_it_lists_coming_and_past_meetings(
+    bob_client: Client, partnership_a: Partnership, alice: object
+) -> None:
+    make_meeting(partnership_a, alice, days=20, title="Next forum")  # type: ignore[arg-type]
+    make_meeting(partnership_a, alice, days=-20, title="Last forum")  # type: ignore[arg-type]
+    page = bob_client.get(
+        reverse("meetings-list-meetings", args=[partnership_a.pk])
+    ).content.decode()
+    assert page.index("Next forum") < page.index("Past meetings") < page.index("Last forum")
+
+
+def test_it_saves_the_quorum_rule(
+    alice_client: Client, partnership_a: Partnership, council: object
+) -> None:
+    url = reverse("meetings-edit-settings", args=[partnership_a.pk])
+    data = {
+        "submission_deadline_days": "7",
+        "papers_days": "5",
+        "attendance_window": "6",
+        "quorum_min_members": "4",
+        "quorum_each_side": "on",
+        "quorum_organisations": [str(council.pk)],  # type: ignore[attr-defined]
+        "quorum_sectors": ["local_authority"],
+    }
+    assert alice_client.post(url, data).status_code == 302
+    rules = MeetingSettings.objects.get(partnership=partnership_a)
+    assert rules.quorum_min_members == 4 and rules.quorum_each_side
+    assert list(rules.quorum_organisations.all()) == [council]
+    assert rules.quorum_sectors == ["local_authority"]
+
+
+def test_it_hides_other_partnerships_meetings(alice_client: Client, meeting_b: Meeting) -> None:
+    for name in ("meetings-view-meeting", "meetings-edit-meeting", "meetings-cancel-meeting"):
+        assert alice_client.get(reverse(name, args=[meeting_b.pk])).status_code == 404
+    assert (
+        alice_client.post(
+            reverse("meetings-advance-meeting", args=[meeting_b.pk]), {"to": "held"}
+        ).status_code
+        == 404
+    )
+
+
+def test_it_shows_the_meeting_page(bob_client: Client, meeting: Meeting) -> None:
+    response = bob_client.get(meeting.get_absolute_url())
+    assert response.status_code == 200
+    assert meeting.title in response.content.decode()
+    assert timezone.now() < meeting.starts_at
