@@ -9,17 +9,19 @@ class DeliveryConfig(AppConfig):
     def ready(self) -> None:
         from partnerwell.core.panels import register as register_panel
         from partnerwell.core.panels import register_link as register_core_link
-        from partnerwell.delivery import actions
+        from partnerwell.delivery import actions, digest
         from partnerwell.delivery.evidence import register_indicators
         from partnerwell.delivery.panels import delivery_panel
         from partnerwell.healthcheck.links import register as register_link
 
         # Evidence beside health-check ratings, and the delivery dashboard on the partnership page.
         register_indicators()
+        # The action sections of everyone's email digest.
+        digest.register()
         register_panel(order=20, template="delivery/panels/delivery.html", provider=delivery_panel)
         # "Turn into an action" beside each principle and statement of a health check's results.
         register_link(actions.health_check_action_link)
         register_core_link(where="nav", label="Your actions", url_name="delivery-list-my-actions")
         register_core_link(
-            where="account", label="Action reminder emails", url_name="delivery-edit-reminders"
+            where="account", label="Email digest", url_name="delivery-edit-reminders"
         )

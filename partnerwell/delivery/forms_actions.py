@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from partnerwell.core import digest
 from partnerwell.core.forms import GDSForm, GDSModelForm, MemberChoiceField, choice_field
 from partnerwell.core.models import Membership, Organisation, Partnership
 from partnerwell.delivery.actions import Origin, one_year_before
@@ -357,12 +358,34 @@ class RecordSourceForm(forms.Form):
 
 
 class DigestPreferenceForm(GDSModelForm):
+    sections = forms.MultipleChoiceField(
+        label="What should the email include?",
+        help_text="Untick what you do not want. A section with nothing new is left out.",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
     class Meta:
         model = DigestPreference
         fields = ["frequency"]
         widgets = {"frequency": forms.RadioSelect}
-        labels = {"frequency": "How often should we email you your actions?"}
+        labels = {"frequency": "How often should we send you your email digest?"}
         help_texts = {
-            "frequency": "The email lists your open actions that are overdue or due in the "
-            "next 7 days, across all your partnerships. Nothing is sent when there are none."
+            "frequency": "One email gathers what needs your attention across all your "
+            "partnerships. Nothing is sent when there is nothing in it."
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The sections come from the apps' registrations, known only once they are ready.
+        kinds = digest.choices()
+        field = self.fields["sections"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = kinds
+        left_out = set(self.instance.unsubscribed or [])
+        self.fields["sections"].initial = [kind for kind, _ in kinds if kind not in left_out]
+
+    def save(self, commit: bool = True) -> DigestPreference:
+        chosen = set(self.cleaned_data["sections"])
+        self.instance.unsubscribed = [kind for kind, _ in digest.choices() if kind not in chosen]
+        return super().save(commit=commit)

@@ -501,13 +501,17 @@ class DigestFrequency(models.TextChoices):
 
 
 class DigestPreference(models.Model):
-    """How often a person wants the email listing their actions due soon and overdue."""
+    """How often a person wants their email digest, and which of its sections they want."""
 
     person = models.OneToOneField(User, on_delete=models.CASCADE, related_name="action_digest")
     frequency = models.CharField(
         max_length=8, choices=DigestFrequency.choices, default=DigestFrequency.WEEKLY
     )
+    # The day guards against sending twice a day; the moment bounds "new since last time".
     last_sent_on = models.DateField(null=True, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    # Kinds of digest section (partnerwell.core.digest) the person asked to leave out.
+    unsubscribed = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return f"{self.person}: {self.get_frequency_display()}"

@@ -1,31 +1,42 @@
-"""Reminder emails about actions, sent by the task worker.
+"""The email digest, sent by the task worker.
 
 django-tasks has no scheduler, so `partnerwell send_digests` (run daily by cron
-or a systemd timer) enqueues `send_action_digests`, and the worker sends them.
-Each person gets at most one email a day listing all their open actions that
-are overdue or due within 7 days, in every partnership, as often as they chose.
+or a systemd timer) enqueues `send_digests`, and the worker sends them. Each
+person gets at most one email a day, as often as they chose, gathering every
+section of partnerwell.core.digest they have not unsubscribed from: their actions
+due soon and overdue, actions newly given to them, and what the other apps add
+(new papers, agendas agreed, minutes to approve). Nobody gets an empty email.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
+from partnerwell.core import digest
 from partnerwell.core.models import Membership, User
-from partnerwell.delivery.actions import DUE_SOON_DAYS
-from partnerwell.delivery.models import Action, DigestFrequency, DigestPreference
+from partnerwell.delivery.models import DigestFrequency, DigestPreference
 
 # Weekly digests go out on Mondays (date.weekday() == 0).
 WEEKLY_ON = 0
+
+# What a first digest counts as new: the period it stands for.
+FIRST_PERIOD: dict[str, dt.timedelta] = {
+    DigestFrequency.DAILY: dt.timedelta(days=1),
+    DigestFrequency.WEEKLY: dt.timedelta(days=7),
+}
+
+# (last_sent_on, last_sent_at) before this run claimed the day, to put back on failure.
+Previous = tuple[dt.date | None, dt.datetime | None]
 
 
 def _wants_today(preference: DigestPreference | None, today: dt.date) -> bool:
@@ -37,82 +48,118 @@ def _wants_today(preference: DigestPreference | None, today: dt.date) -> bool:
     return frequency == DigestFrequency.WEEKLY and today.weekday() == WEEKLY_ON
 
 
-def _claim(person: User, today: dt.date) -> tuple[bool, dt.date | None]:
+def _since(preference: DigestPreference | None, now: dt.datetime) -> dt.datetime:
+    """Items newer than this are new to the person: after their last digest went out."""
+    if preference is not None and preference.last_sent_at is not None:
+        return preference.last_sent_at
+    if preference is not None and preference.last_sent_on is not None:
+        return dt.datetime.combine(
+            preference.last_sent_on, dt.time.min, tzinfo=timezone.get_current_timezone()
+        )
+    frequency = preference.frequency if preference else DigestFrequency.WEEKLY
+    return now - FIRST_PERIOD.get(frequency, dt.timedelta(days=7))
+
+
+def _claim(person: User, today: dt.date, now: dt.datetime) -> tuple[bool, Previous]:
     """Mark today's digest as sent before sending, so two runs cannot both send it.
 
-    Returns whether this run may send it, and the date it was last sent before
+    Returns whether this run may send it, and when it was last sent before
     (to put back if sending fails).
     """
     with transaction.atomic():
         preference, _ = DigestPreference.objects.select_for_update().get_or_create(person=person)
-        previous = preference.last_sent_on
-        if previous == today:
+        previous = (preference.last_sent_on, preference.last_sent_at)
+        if preference.last_sent_on == today:
             return False, previous
         preference.last_sent_on = today
-        preference.save(update_fields=["last_sent_on"])
+        preference.last_sent_at = now
+        preference.save(update_fields=["last_sent_on", "last_sent_at"])
     return True, previous
 
 
-def _message(person: User, actions: list[Action], today: dt.date) -> EmailMessage:
-    overdue = [a for a in actions if a.due_date < today]
-    soon = [a for a in actions if a.due_date >= today]
+def _gather(
+    person: User, preference: DigestPreference | None, since: dt.datetime, today: dt.date
+) -> list[tuple[digest.Section, list[digest.DigestItem]]]:
+    left_out = set(preference.unsubscribed) if preference else set()
+    gathered = []
+    for section in digest.sections():
+        if section.kind in left_out:
+            continue
+        items = section.provider(person, since, today)
+        if items:
+            gathered.append((section, items))
+    return gathered
+
+
+def _message(
+    person: User,
+    gathered: list[tuple[digest.Section, list[digest.DigestItem]]],
+    today: dt.date,
+) -> EmailMessage:
+    site = settings.SITE_URL
     context: dict[str, Any] = {
         "person": person,
-        "overdue": overdue,
-        "soon": soon,
         "today": today,
-        "site": settings.SITE_URL,
-        "mine_url": settings.SITE_URL + reverse("delivery-list-my-actions"),
-        "settings_url": settings.SITE_URL + reverse("delivery-edit-reminders"),
+        "site": site,
+        "sections": [
+            {
+                "section": section,
+                "items": items,
+                "unsubscribe_url": site
+                + reverse(
+                    "delivery-unsubscribe-digest",
+                    args=[digest.unsubscribe_token(person, section.kind)],
+                ),
+            }
+            for section, items in gathered
+        ],
+        "mine_url": site + reverse("delivery-list-my-actions"),
+        "settings_url": site + reverse("delivery-edit-reminders"),
     }
-    parts = []
-    if overdue:
-        parts.append(f"{len(overdue)} overdue")
-    if soon:
-        parts.append(f"{len(soon)} due in the next {DUE_SOON_DAYS} days")
-    subject = "Your actions: " + " and ".join(parts)
+    counts = [section.count(len(items)) for section, items in gathered]
+    subject = "Your digest: " + (
+        counts[0] if len(counts) == 1 else ", ".join(counts[:-1]) + " and " + counts[-1]
+    )
     body = render_to_string("delivery/email/digest.txt", context)
     return EmailMessage(subject, body, to=[person.email])
 
 
 @task()
-def send_action_digests(on: str | None = None) -> int:
-    """Email each person who wants it today one list of their actions; returns how many."""
+def send_digests(on: str | None = None) -> int:
+    """Email each person who wants it today their one digest; returns how many went out."""
     today = dt.date.fromisoformat(on) if on else timezone.localdate()
-    current = Membership.objects.current(today).values("pk")
-    actions = (
-        Action.objects.open()
-        .filter(
-            due_date__lte=today + dt.timedelta(days=DUE_SOON_DAYS),
-            owner__in=current,
-            owner__person__is_active=True,
-        )
-        .select_related("partnership", "owner__person")
-        .order_by("due_date", "pk")
-    )
-    by_person: dict[int, list[Action]] = defaultdict(list)
-    people: dict[int, User] = {}
-    for action in actions:
-        by_person[action.owner.person_id].append(action)
-        people[action.owner.person_id] = action.owner.person
+    now = timezone.now()
+    current = Membership.objects.current(today).filter(person=OuterRef("pk"))
+    people = User.objects.filter(Exists(current), is_active=True).order_by("pk")
     preferences = {p.person_id: p for p in DigestPreference.objects.filter(person__in=people)}
-    claimed: dict[int, dt.date | None] = {}
+    claimed: dict[int, Previous] = {}
     messages = []
-    for person_id, owned in by_person.items():
-        if not _wants_today(preferences.get(person_id), today):
+    for person in people.iterator(chunk_size=500):
+        preference = preferences.get(person.pk)
+        if not _wants_today(preference, today):
             continue
-        mine, previous = _claim(people[person_id], today)
+        # Gather before claiming: a person with nothing to read keeps no record of a send.
+        gathered = _gather(person, preference, _since(preference, now), today)
+        if not gathered:
+            continue
+        mine, previous = _claim(person, today, now)
         if not mine:
             continue
-        claimed[person_id] = previous
-        messages.append(_message(people[person_id], owned, today))
+        claimed[person.pk] = previous
+        messages.append(_message(person, gathered, today))
     if not messages:
         return 0
     try:
         sent = get_connection().send_messages(messages) or 0
     except Exception:
         # Nothing went out: put the dates back so the next run tries again.
-        for person_id, previous in claimed.items():
-            DigestPreference.objects.filter(person_id=person_id).update(last_sent_on=previous)
+        for person_id, (on_day, at) in claimed.items():
+            DigestPreference.objects.filter(person_id=person_id).update(
+                last_sent_on=on_day, last_sent_at=at
+            )
         raise
     return sent
+
+
+# The name the digest task had when it held only actions; kept so queued runs still resolve.
+send_action_digests = send_digests

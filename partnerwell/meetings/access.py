@@ -155,3 +155,13 @@ def get_decision(user: AnyUser, pk: int) -> Decision:
         "decision",
         "partnership",
     )
+
+
+def get_meeting_by_review_token(token: str) -> Meeting | None:
+    """The meeting a review link belongs to, for anyone holding the link (no sign-in).
+
+    The link is the only key; None for a token we do not know, so the page can say so.
+    """
+    if not 20 <= len(token) <= 100:
+        return None
+    return Meeting.objects.select_related("partnership").filter(review_token=token).first()

@@ -4,4 +4,10 @@ from __future__ import annotations
 
 
 def register_all() -> None:
-    """Each area adds its own registration here."""
+    # Each area registers its own panels, links, evidence indicators and digest sections.
+    from partnerwell.meetings import calendar, evidence, notifications, papers
+
+    papers.register()
+    calendar.register()
+    notifications.register()
+    evidence.register()

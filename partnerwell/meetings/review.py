@@ -1,13 +1,437 @@
-"""Services for the review part of meetings (being built)."""
+"""The three-question review at the end of a meeting: opening it, answers, results and trend.
+
+Answers are anonymous: a MeetingReview row holds only the meeting, the three
+scores, the comment and the day. Nothing about a meeting's answers is shown
+until at least ANONYMITY_FLOOR_MINIMUM people have answered.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from partnerwell.core.models import User
-from partnerwell.meetings.models import Meeting
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from partnerwell.core.models import Partnership, User
+from partnerwell.healthcheck.charts import FONT_FAMILY, MUTED_COLOUR, TEXT_COLOUR
+from partnerwell.healthcheck.models import ANONYMITY_FLOOR_MINIMUM
+from partnerwell.meetings.models import Meeting, MeetingReview
+
+FLOOR = ANONYMITY_FLOOR_MINIMUM
+COMMENT_MAX = 2000
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    label: str
+    short: str
+    # What each point of the 1–5 scale means, from 1 to 5.
+    points: tuple[str, str, str, str, str]
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question(
+        key="added_value",
+        label="How much did this meeting add to the partnership's work?",
+        short="Added value",
+        points=(
+            "Nothing: we could have done without it",
+            "A little",
+            "Some",
+            "A good deal",
+            "A great deal: it moved things forward",
+        ),
+    ),
+    Question(
+        key="voices_heard",
+        label="How well were all voices heard?",
+        short="All voices heard",
+        points=(
+            "Badly: a few people did all the talking",
+            "Not well",
+            "Fairly well",
+            "Well",
+            "Very well: everyone had a fair chance to speak and be listened to",
+        ),
+    ),
+    Question(
+        key="time_well_spent",
+        label="How well did we spend our time on what matters?",
+        short="Time on what matters",
+        points=(
+            "Badly: the time went on things that matter little",
+            "Not well",
+            "Fairly well",
+            "Well",
+            "Very well: the time went on what matters most",
+        ),
+    ),
+)
+SCORE_KEYS = tuple(q.key for q in QUESTIONS)
+
+
+def to_100(mean: float | None) -> float | None:
+    """A mean on the 1–5 scale as 0–100: 1 is 0, 3 is 50, 5 is 100."""
+    return None if mean is None else round((mean - 1) * 25, 1)
+
+
+def review_link(meeting: Meeting) -> str:
+    """The absolute link people open (or scan) to answer, the same on screen and on paper."""
+    return settings.SITE_URL + reverse("meetings-respond-review", args=[meeting.review_token])
+
+
+# Opening and closing -------------------------------------------------------------------
+
+
+@transaction.atomic
+def review_open(*, meeting: Meeting, by: User) -> Meeting:
+    """Let people answer the review through its link (a manager or chair, at the meeting's end)."""
+    locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if locked.is_cancelled:
+        raise ValidationError("This meeting was cancelled, so it has no review.")
+    if locked.starts_at > timezone.now():
+        raise ValidationError(
+            "The review can be opened once the meeting has started; open it at the end."
+        )
+    if locked.review_open:
+        raise ValidationError("The review is already open.")
+    Meeting.objects.filter(pk=locked.pk).update(review_open=True, updated_at=timezone.now())
+    meeting.refresh_from_db()
+    return meeting
+
+
+@transaction.atomic
+def review_close(*, meeting: Meeting, by: User) -> Meeting:
+    """Stop taking answers; the link then says the review is closed."""
+    locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if not locked.review_open:
+        raise ValidationError("The review is not open, so there is nothing to close.")
+    Meeting.objects.filter(pk=locked.pk).update(review_open=False, updated_at=timezone.now())
+    meeting.refresh_from_db()
+    return meeting
+
+
+# Answers -------------------------------------------------------------------------------
+
+
+def _check_score(key: str, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
+        raise ValidationError({key: "Choose a score from 1 to 5."})
+
+
+@transaction.atomic
+def review_submit(
+    *,
+    meeting: Meeting,
+    added_value: int,
+    voices_heard: int,
+    time_well_spent: int,
+    comment: str = "",
+) -> MeetingReview:
+    """Store one anonymous answer: the scores, the comment and the day, nothing about who."""
+    # Read the flag under a lock, so an answer cannot slip in as the review closes.
+    open_now = (
+        Meeting.objects.select_for_update()
+        .filter(pk=meeting.pk, review_open=True, cancelled_at__isnull=True)
+        .exists()
+    )
+    if not open_now:
+        raise ValidationError("The review of this meeting is closed, so it takes no more answers.")
+    scores = {
+        "added_value": added_value,
+        "voices_heard": voices_heard,
+        "time_well_spent": time_well_spent,
+    }
+    for key, value in scores.items():
+        _check_score(key, value)
+    comment = comment.strip()
+    if len(comment) > COMMENT_MAX:
+        raise ValidationError(
+            {"comment": f"Keep the comment to {COMMENT_MAX} characters or fewer."}
+        )
+    return MeetingReview.objects.create(meeting=meeting, comment=comment, **scores)
+
+
+# Results -------------------------------------------------------------------------------
+
+
+def _aggregates() -> dict[str, Any]:
+    """Count, sums and, for each question and point, how many gave it: one SQL aggregate."""
+    fields: dict[str, Any] = {"n": Count("id")}
+    for key in SCORE_KEYS:
+        fields[f"sum_{key}"] = Sum(key)
+        for point in range(1, 6):
+            fields[f"{key}_{point}"] = Count("id", filter=Q(**{key: point}))
+    return fields
+
+
+def _mean(total: int | None, n: int) -> float | None:
+    return None if not n or total is None else total / n
+
+
+def _overall(means: Sequence[float | None]) -> float | None:
+    known = [m for m in means if m is not None]
+    return sum(known) / len(known) if known else None
+
+
+def _figures(mean: float | None) -> dict[str, float | None]:
+    """A mean on 1–5 (two decimals) and on 0–100 (one decimal), both from the exact mean."""
+    return {"mean": None if mean is None else round(mean, 2), "score": to_100(mean)}
+
+
+def review_results(meeting: Meeting, *, with_comments: bool = True) -> dict[str, Any]:
+    """A meeting's results, or only that there are too few answers (below the floor).
+
+    Below the floor the dict says nothing about the answers, not even how many:
+    ``shown`` is False and every figure is None or empty.
+    """
+    row = MeetingReview.objects.filter(meeting=meeting).aggregate(**_aggregates())
+    n = int(row["n"])
+    shown = n >= FLOOR
+    result: dict[str, Any] = {
+        "floor": FLOOR,
+        "shown": shown,
+        "count": n if shown else None,
+        "questions": [],
+        "overall": {"mean": None, "score": None},
+        "comments": [],
+    }
+    if not shown:
+        return result
+    for question in QUESTIONS:
+        mean = _mean(row[f"sum_{question.key}"], n)
+        counts = [int(row[f"{question.key}_{p}"]) for p in range(1, 6)]
+        result["questions"].append(
+            {
+                "key": question.key,
+                "label": question.label,
+                "short": question.short,
+                **_figures(mean),
+                "distribution": [
+                    {
+                        "value": p,
+                        "label": f"{p} – {question.points[p - 1]}",
+                        "count": counts[p - 1],
+                        "percent": round(100 * counts[p - 1] / n),
+                    }
+                    for p in range(1, 6)
+                ],
+            }
+        )
+    means = [_mean(row[f"sum_{q.key}"], n) for q in QUESTIONS]
+    result["overall"] = _figures(_overall(means))
+    if with_comments:
+        # Random order, so the order of the comments says nothing about who wrote which.
+        result["comments"] = list(
+            MeetingReview.objects.filter(meeting=meeting)
+            .exclude(comment="")
+            .order_by("?")
+            .values_list("comment", flat=True)
+        )
+    return result
+
+
+def review_trend(partnership: Partnership) -> list[dict[str, Any]]:
+    """Each reviewed meeting of the partnership, oldest first, with its scores (one query).
+
+    A meeting counts as reviewed when its review is open or anyone has answered;
+    meetings below the floor are listed with ``shown`` False and no figures.
+    """
+    sums = {f"sum_{key}": Sum(f"reviews__{key}") for key in SCORE_KEYS}
+    meetings = (
+        Meeting.objects.filter(partnership=partnership, cancelled_at__isnull=True)
+        .annotate(n=Count("reviews"), **sums)
+        .filter(Q(n__gt=0) | Q(review_open=True))
+        .order_by("starts_at", "pk")
+        .values("pk", "title", "starts_at", "time_zone", "review_open", "n", *sums)
+    )
+    rows = []
+    for m in meetings:
+        n = int(m["n"])
+        shown = n >= FLOOR
+        means = {key: _mean(m[f"sum_{key}"], n) if shown else None for key in SCORE_KEYS}
+        overall = _overall(list(means.values()))
+        rows.append(
+            {
+                "meeting_id": m["pk"],
+                "title": m["title"],
+                "date": _local_date(m["starts_at"], m["time_zone"]),
+                "open": m["review_open"],
+                "shown": shown,
+                "count": n if shown else None,
+                "questions": [{"key": key, **_figures(means[key])} for key in SCORE_KEYS],
+                "overall": _figures(overall),
+            }
+        )
+    return rows
+
+
+def _local_date(moment: dt.datetime, zone: str) -> dt.date:
+    return moment.astimezone(zoneinfo.ZoneInfo(zone)).date()
+
+
+# The trend chart -----------------------------------------------------------------------
+
+CHART_WIDTH = 640
+LABEL_LEFT = 12
+PLOT_LEFT = 12
+PLOT_RIGHT = 452
+BAR_COLOUR = "#1d70b8"
+GRID_COLOUR = "#b1b4b6"
+
+
+def _x(score: float) -> float:
+    return PLOT_LEFT + (PLOT_RIGHT - PLOT_LEFT) * max(0.0, min(score, 100.0)) / 100
+
+
+def _num(value: float) -> str:
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _day(day: dt.date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def _trend_summary(rows: Sequence[Mapping[str, Any]]) -> str:
+    shown = [r for r in rows if r["shown"]]
+    hidden = len(rows) - len(shown)
+    if not rows:
+        return "No meeting has been reviewed yet."
+    parts = [f"{len(rows)} reviewed meeting{'s' if len(rows) != 1 else ''}."]
+    if shown:
+        first, last = shown[0], shown[-1]
+        parts.append(
+            f"Overall score out of 100: {_num(first['overall']['score'])} on "
+            f"{_day(first['date'])}"
+            + (
+                f", {_num(last['overall']['score'])} on {_day(last['date'])}."
+                if last is not first
+                else "."
+            )
+        )
+    if hidden:
+        parts.append(
+            f"{hidden} meeting{'s have' if hidden != 1 else ' has'} too few answers to show."
+        )
+    return " ".join(parts)
+
+
+def trend_chart(rows: Sequence[Mapping[str, Any]], *, chart_id: str = "review-trend") -> SafeString:
+    """One horizontal bar per meeting: the overall review score out of 100.
+
+    Server-side SVG under the health-check chart rules: text escaped, no inline
+    styles, role="img" with a title and a description; the table beside it has
+    every number. A meeting below the floor says "Too few answers" in words.
+    """
+    top, row_height = 30.0, 40.0
+    bottom = top + row_height * max(len(rows), 1)
+    parts: list[SafeString] = []
+    for tick in (0, 25, 50, 75, 100):
+        x = _x(tick)
+        parts.append(
+            format_html(
+                '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1"/>'
+                '<text x="{}" y="{}" fill="{}" font-size="11" text-anchor="middle">{}</text>',
+                _num(x),
+                _num(top - 4),
+                _num(x),
+                _num(bottom),
+                GRID_COLOUR,
+                _num(x),
+                _num(bottom + 14),
+                MUTED_COLOUR,
+                tick,
+            )
+        )
+    if not rows:
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" fill="{}">No meeting has been reviewed yet.</text>',
+                PLOT_LEFT,
+                _num(top + 24),
+                MUTED_COLOUR,
+            )
+        )
+    for i, row in enumerate(rows):
+        y = top + i * row_height
+        label = f"{_day(row['date'])} · {row['title']}"[:80]
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" font-size="12" fill="{}">{}</text>',
+                LABEL_LEFT,
+                _num(y + 12),
+                TEXT_COLOUR,
+                label,
+            )
+        )
+        bar_y = y + 17
+        score = row["overall"]["score"]
+        if not row["shown"] or score is None:
+            parts.append(
+                format_html(
+                    '<text x="{}" y="{}" font-style="italic" fill="{}">Too few answers</text>',
+                    PLOT_LEFT + 2,
+                    _num(bar_y + 12),
+                    MUTED_COLOUR,
+                )
+            )
+            continue
+        end = _x(score)
+        parts.append(
+            format_html(
+                '<rect class="pw-review-bar" x="{}" y="{}" width="{}" height="16" fill="{}"/>'
+                '<text x="{}" y="{}" font-weight="bold" fill="{}">{} out of 100</text>',
+                PLOT_LEFT,
+                _num(bar_y),
+                _num(max(end - PLOT_LEFT, 1.5)),
+                BAR_COLOUR,
+                _num(end + 6),
+                _num(bar_y + 12),
+                TEXT_COLOUR,
+                _num(score),
+            )
+        )
+    height = bottom + 24
+    title = "Meeting review scores, meeting by meeting"
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" class="pw-chart pw-review-chart" role="img" '
+        'aria-labelledby="{id}-title {id}-desc" viewBox="0 0 {w} {h}" width="100%" '
+        'font-family="{font}" font-size="12"><title id="{id}-title">{title}</title>'
+        '<desc id="{id}-desc">{desc}</desc>{body}</svg>',
+        id=chart_id,
+        w=CHART_WIDTH,
+        h=_num(height),
+        font=FONT_FAMILY,
+        title=title,
+        desc=_trend_summary(rows),
+        body=format_html_join("", "{}", ((p,) for p in parts)),
+    )
+
+
+# The meeting page ----------------------------------------------------------------------
 
 
 def meeting_section(meeting: Meeting, user: User) -> dict[str, Any]:
     """What the meeting page shows of this area (template meetings/sections/review.html)."""
-    return {}
+    from partnerwell.healthcheck.qr import qr_svg
+
+    link = review_link(meeting)
+    return {
+        "results": review_results(meeting, with_comments=False),
+        "link": link,
+        # Only an open review needs a code to scan.
+        "qr": qr_svg(link) if meeting.review_open else None,
+        "can_open": not meeting.is_cancelled and meeting.starts_at <= timezone.now(),
+    }

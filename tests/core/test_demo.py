@@ -40,7 +40,12 @@ def test_it_loads_the_demo_once() -> None:
     assert strategic.children.filter(kind=PartnershipType.SUB_GROUP).count() == 5
     forum = Partnership.objects.get(kind=PartnershipType.FORUM)
     assert [s.name for s in forum.sides.all()] == ["Management side", "Staff side"]
-    for email in ("manager@example.org", "chair@example.org", "member@example.org"):
+    for email in (
+        "manager@example.org",
+        "chair@example.org",
+        "member@example.org",
+        "staffchair@example.org",
+    ):
         assert User.objects.get(email=email).check_password("partnerwell-demo")
 
 

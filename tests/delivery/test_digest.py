@@ -1,4 +1,5 @@
-"""Reminder emails: one digest per person, as often as they chose, never twice a day."""
+"""The email digest's action sections: one digest per person, as often as they chose,
+never twice a day. The sections other apps add are tested in tests/meetings/test_notifications.py."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from partnerwell.core.models import Membership, Partnership, User
-from partnerwell.delivery.models import DigestFrequency, DigestPreference
-from partnerwell.delivery.tasks import send_action_digests
+from partnerwell.delivery.models import Action, DigestFrequency, DigestPreference
+from partnerwell.delivery.tasks import send_digests
 from tests.delivery.test_actions import make_action
 
 MONDAY = dt.date(2026, 11, 23)
@@ -23,11 +25,16 @@ def _days(n: int, start: dt.date = MONDAY) -> dt.date:
 
 
 def _send(day: dt.date) -> int:
-    return send_action_digests.call(on=day.isoformat())
+    return send_digests.call(on=day.isoformat())
 
 
 def _to(person: User) -> list[mail.EmailMessage]:
     return [m for m in mail.outbox if m.to == [person.email]]
+
+
+def _age_actions() -> None:
+    # Made long before any digest, so they are not "newly given" to anyone.
+    Action.objects.update(created_at=timezone.now() - dt.timedelta(days=60))
 
 
 def _prefer(person: User, frequency: str, last_sent_on: dt.date | None = None) -> None:
@@ -49,16 +56,18 @@ def bobs_actions(bob: User, partnership_a: Partnership) -> None:
     make_action(
         bob, partnership_a, title="Dropped one", due=_days(1), status="dropped", drop_reason="x"
     )
+    _age_actions()
 
 
 def test_it_sends_one_email_listing_all_of_a_persons_actions(
     bobs_actions: None, bob: User, alice: User, partnership_a: Partnership
 ) -> None:
     make_action(alice, partnership_a, title="Alice's late one", due=_days(-1))
+    _age_actions()
     assert MONDAY.weekday() == 0
     assert _send(MONDAY) == 2
     [email] = _to(bob)
-    assert email.subject == "Your actions: 1 overdue and 2 due in the next 7 days"
+    assert email.subject == "Your digest: 3 actions needing attention"
     for title in ("Late one", "Soon one", "Week one"):
         assert title in email.body
     for title in ("Far one", "Done one", "Dropped one", "Alice's late one"):
@@ -108,6 +117,7 @@ def test_it_sends_nothing_to_a_person_with_nothing_due(
     bob: User, partnership_a: Partnership
 ) -> None:
     make_action(bob, partnership_a, title="Far one", due=_days(30))
+    _age_actions()
     assert _send(MONDAY) == 0
     assert mail.outbox == []
     assert not DigestPreference.objects.exists()

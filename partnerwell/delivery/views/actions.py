@@ -9,15 +9,17 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from partnerwell.core import access as core_access
+from partnerwell.core import digest as core_digest
 from partnerwell.core.exports import write_xlsx
 from partnerwell.core.models import Partnership, User
 from partnerwell.delivery import access
@@ -38,6 +40,7 @@ from partnerwell.delivery.actions import (
     principle_scores,
     progress_note_add,
 )
+from partnerwell.delivery.digest import digest_unsubscribe
 from partnerwell.delivery.forms_actions import (
     ActionFilterForm,
     ActionForm,
@@ -280,9 +283,31 @@ def edit_reminders(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, "Your choice of reminder emails has been saved.")
+        messages.success(request, "Your choices for your email digest have been saved.")
         return redirect("delivery-edit-reminders")
     return render(request, "delivery/actions/reminders_form.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def unsubscribe_digest(request: HttpRequest, token: str) -> HttpResponse:
+    """One section out of the digest, from the link in the email: no sign-in needed.
+
+    GET only asks (mail scanners follow links); the POST from that page unsubscribes.
+    """
+    try:
+        person_id, kind = core_digest.read_unsubscribe_token(token)
+    except signing.BadSignature:
+        person = None
+    else:
+        person = User.objects.filter(pk=person_id, is_active=True).first()
+    section = core_digest.section(kind) if person is not None else None
+    if person is None or section is None:
+        return render(request, "delivery/digest/unsubscribe_invalid.html", status=400)
+    done = request.method == "POST"
+    if done:
+        digest_unsubscribe(person=person, kind=section.kind)
+    context = {"section": section, "done": done, "token": token}
+    return render(request, "delivery/digest/unsubscribe.html", context)
 
 
 urlpatterns: list[URLPattern] = [
@@ -319,4 +344,5 @@ urlpatterns: list[URLPattern] = [
     path("actions/<int:action_id>/notes/", add_note, name="delivery-add-note"),
     path("rounds/<int:round_id>/actions/new/", create_action, name="delivery-create-action"),
     path("account/action-reminders/", edit_reminders, name="delivery-edit-reminders"),
+    path("digest/unsubscribe/<str:token>/", unsubscribe_digest, name="delivery-unsubscribe-digest"),
 ]

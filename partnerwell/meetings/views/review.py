@@ -1,7 +1,145 @@
-"""Pages for this area of meetings (being built)."""
+"""Pages for the meeting review: opening and closing it, answering by link, results and trend."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path
+from django.views.decorators.http import require_POST
 
-urlpatterns: list[URLPattern] = []
+from partnerwell.core import access as core_access
+from partnerwell.healthcheck.qr import qr_svg
+from partnerwell.meetings import access
+from partnerwell.meetings import review as services
+from partnerwell.meetings.forms_review import ReviewForm
+from partnerwell.meetings.models import Meeting
+from partnerwell.meetings.views.meetings import show_refusal, user_of
+
+# The session remembers which meetings this browser has answered, to discourage repeats.
+ANSWERED_KEY = "meeting_reviews_answered"
+
+
+@require_POST
+@login_required
+def open_review(request: HttpRequest, pk: int) -> HttpResponse:
+    user = user_of(request)
+    meeting = access.get_meeting(user, pk, manage=True)
+    try:
+        services.review_open(meeting=meeting, by=user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "The review is open. Share the link or show the QR code.")
+    return redirect(meeting.get_absolute_url() + "#review")
+
+
+@require_POST
+@login_required
+def close_review(request: HttpRequest, pk: int) -> HttpResponse:
+    user = user_of(request)
+    meeting = access.get_meeting(user, pk, manage=True)
+    try:
+        services.review_close(meeting=meeting, by=user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "The review is closed. The link no longer takes answers.")
+    return redirect(meeting.get_absolute_url() + "#review")
+
+
+def _link_problem(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    context = {"message": message}
+    return render(request, "meetings/review/link_problem.html", context, status=status)
+
+
+def _answered(request: HttpRequest, meeting: Meeting) -> bool:
+    return meeting.pk in request.session.get(ANSWERED_KEY, [])
+
+
+def respond_review(request: HttpRequest, token: str) -> HttpResponse:
+    """The anonymous answer form, for anyone holding the link; no sign-in."""
+    meeting = access.get_meeting_by_review_token(token)
+    if meeting is None:
+        return _link_problem(
+            request,
+            "We do not know this link. Check that you copied or typed all of it, "
+            "or scan the QR code again.",
+            404,
+        )
+    if _answered(request, meeting):
+        return render(request, "meetings/review/respond_done.html", {"meeting": meeting})
+    if not meeting.review_open or meeting.is_cancelled:
+        return _link_problem(
+            request,
+            f"The review of “{meeting.title}” is closed, so it takes no more answers. "
+            "Thank you all the same.",
+            410,
+        )
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.review_submit(meeting=meeting, **form.cleaned_data)
+        except ValidationError as exc:
+            show_refusal(form, exc)
+        else:
+            request.session[ANSWERED_KEY] = [*request.session.get(ANSWERED_KEY, []), meeting.pk]
+            return redirect("meetings-respond-review", token)
+    context = {"meeting": meeting, "form": form, "floor": services.FLOOR}
+    return render(request, "meetings/review/respond.html", context)
+
+
+@login_required
+def print_review_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """A page to print: the meeting's review link as a large QR code, for the table."""
+    meeting = access.get_meeting(user_of(request), pk)
+    link = services.review_link(meeting)
+    context = {
+        "partnership": meeting.partnership,
+        "meeting": meeting,
+        "link": link,
+        "qr": qr_svg(link),
+    }
+    return render(request, "meetings/review/print_link.html", context)
+
+
+@login_required
+def view_review_results(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = access.get_meeting(user_of(request), pk)
+    context = {
+        "partnership": meeting.partnership,
+        "meeting": meeting,
+        "results": services.review_results(meeting),
+        "questions": services.QUESTIONS,
+    }
+    return render(request, "meetings/review/view_results.html", context)
+
+
+@login_required
+def view_review_trend(request: HttpRequest, partnership_id: int) -> HttpResponse:
+    partnership = core_access.get_partnership(user_of(request), partnership_id)
+    rows = services.review_trend(partnership)
+    context = {
+        "partnership": partnership,
+        "rows": rows,
+        "chart": services.trend_chart(rows),
+        "questions": services.QUESTIONS,
+        "floor": services.FLOOR,
+    }
+    return render(request, "meetings/review/view_trend.html", context)
+
+
+urlpatterns: list[URLPattern] = [
+    path("meetings/<int:pk>/review/open/", open_review, name="meetings-open-review"),
+    path("meetings/<int:pk>/review/close/", close_review, name="meetings-close-review"),
+    path("meetings/<int:pk>/review/", view_review_results, name="meetings-view-review-results"),
+    path("meetings/<int:pk>/review/print/", print_review_link, name="meetings-print-review-link"),
+    path("meeting-review/<str:token>/", respond_review, name="meetings-respond-review"),
+    path(
+        "partnerships/<int:partnership_id>/meeting-reviews/",
+        view_review_trend,
+        name="meetings-view-review-trend",
+    ),
+]

@@ -34,6 +34,7 @@ LOGINS = {
     "manager": ("manager@example.org", "Priya Shah"),
     "chair": ("chair@example.org", "Gareth Lloyd"),
     "member": ("member@example.org", "Sam Okafor"),
+    "staff chair": ("staffchair@example.org", "Rachel Okoye"),
 }
 
 S = Sector
@@ -217,7 +218,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Demo log-ins (password for all: {DEMO_PASSWORD}):")
         for label, (email, name) in LOGINS.items():
-            self.stdout.write(f"  {label:8} {email}  ({name})")
+            self.stdout.write(f"  {label:11} {email}  ({name})")
 
     def _load(self) -> bool:
         if Partnership.objects.filter(name=STRATEGIC).exists():
@@ -366,9 +367,12 @@ class Command(BaseCommand):
             decides=False,
         )
         unions = [o for o in orgs.values() if o.sector == S.TRADE_UNION]
+        # The staff-side co-chair signs agendas off with the management side: a log-in.
+        # (The pool still gives up a person, so everyone after stays the same.)
+        next(pool)
         self._member(
             forum,
-            next(pool),
+            logins["staff chair"],
             unions[0],
             Role.CO_CHAIR,
             side=staff,

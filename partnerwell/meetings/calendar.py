@@ -1,0 +1,136 @@
+"""iCalendar feeds of meetings: a person's own feed, a partnership's feed, one meeting.
+
+Calendar programs cannot sign in, so the feeds live at secret URLs. Every event keeps
+its UID for ever and carries the meeting's SEQUENCE, so a change or a cancellation
+updates the event in people's calendars rather than adding a second one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from icalendar import Calendar, Event
+
+from partnerwell.core.models import Membership, Partnership, User
+from partnerwell.meetings import services
+from partnerwell.meetings.models import (
+    CalendarToken,
+    Meeting,
+    MeetingSettings,
+    MeetingStatus,
+    new_token,
+)
+
+PRODID = "-//partnerwell//meetings//EN"
+
+# Feeds reach back a year so recent meetings stay in calendars; older ones drop out.
+FEED_HISTORY = dt.timedelta(days=365)
+
+
+def event_uid(meeting: Meeting) -> str:
+    return f"{meeting.uid}@partnerwell"
+
+
+def _description(meeting: Meeting) -> str:
+    lines = []
+    if meeting.video_link:
+        lines.append(f"Join online: {meeting.video_link}")
+    if meeting.is_cancelled:
+        lines.append(f"Cancelled: {meeting.cancel_reason}")
+    else:
+        lines.append(f"Stage: {MeetingStatus(meeting.status).label}")
+    lines.append(f"Agenda, papers and minutes: {settings.SITE_URL}{meeting.get_absolute_url()}")
+    return "\n".join(lines)
+
+
+def meeting_event(meeting: Meeting) -> Event:
+    """One VEVENT; needs meeting.partnership loaded (select_related) to stay one query."""
+    event = Event()
+    event.add("uid", event_uid(meeting))
+    event.add("sequence", meeting.sequence)
+    event.add("dtstamp", meeting.updated_at)
+    event.add("last-modified", meeting.updated_at)
+    event.add("created", meeting.created_at)
+    # Times in the meeting's own zone (TZID), so a clock change moves nothing.
+    event.add("dtstart", meeting.starts_at.astimezone(meeting.tz))
+    event.add("dtend", meeting.ends_at.astimezone(meeting.tz))
+    event.add("summary", f"{meeting.partnership.name}: {meeting.title}")
+    location = meeting.place or meeting.video_link
+    if location:
+        event.add("location", location)
+    event.add("url", f"{settings.SITE_URL}{meeting.get_absolute_url()}")
+    event.add("description", _description(meeting))
+    event.add("status", "CANCELLED" if meeting.is_cancelled else "CONFIRMED")
+    return event
+
+
+def build_calendar(name: str, meetings: Iterable[Meeting]) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    starts = []
+    for meeting in meetings:
+        calendar.add_component(meeting_event(meeting))
+        starts.append(meeting.starts_at.date())
+    if starts:
+        # A VTIMEZONE for every TZID used, which Outlook needs to place the times; its
+        # rules cover only the feed's span, which keeps the file small.
+        calendar.add_missing_timezones(
+            first_date=min(starts) - dt.timedelta(days=400),
+            last_date=max(starts) + dt.timedelta(days=400),
+        )
+    return calendar.to_ical()
+
+
+def _feed_meetings(meetings: QuerySet[Meeting]) -> QuerySet[Meeting]:
+    since = timezone.now() - FEED_HISTORY
+    return meetings.filter(ends_at__gte=since).select_related("partnership").order_by("starts_at")
+
+
+def personal_feed_meetings(person: User) -> QuerySet[Meeting]:
+    """Meetings of every partnership the person belongs to today (ended memberships drop out)."""
+    mine = Membership.objects.current().filter(person=person).values("partnership_id")
+    return _feed_meetings(Meeting.objects.filter(partnership_id__in=mine))
+
+
+def partnership_feed_meetings(partnership: Partnership) -> QuerySet[Meeting]:
+    return _feed_meetings(Meeting.objects.filter(partnership=partnership))
+
+
+def personal_token(person: User) -> CalendarToken:
+    found, _ = CalendarToken.objects.get_or_create(person=person)
+    return found
+
+
+def partnership_token(partnership: Partnership) -> str:
+    return services.settings_for(partnership).calendar_token
+
+
+@transaction.atomic
+def calendar_token_reset(*, person: User) -> CalendarToken:
+    """A new secret for the person's feed; the old URL stops working at once."""
+    token = personal_token(person)
+    token.token = new_token()
+    token.save(update_fields=["token"])
+    return token
+
+
+@transaction.atomic
+def partnership_feed_reset(*, partnership: Partnership) -> MeetingSettings:
+    """A new secret for the partnership's feed; the old URL stops working at once."""
+    meeting_settings = services.settings_for(partnership)
+    meeting_settings.calendar_token = new_token()
+    meeting_settings.save(update_fields=["calendar_token"])
+    return meeting_settings
+
+
+def register() -> None:
+    """Called once from AppConfig.ready(); the feeds need nothing registered elsewhere."""

@@ -1,0 +1,232 @@
+"""The meetings' evidence indicators, registered with the health check's results.
+
+Each turns a partnership's meeting records over the twelve months up to a date
+into a 0–100 figure (None when there is not enough to go on), with the rule in
+plain words that the results page shows. Each costs a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from partnerwell.core.models import Membership, Partnership, Side
+from partnerwell.healthcheck.evidence import register as register_indicator
+from partnerwell.healthcheck.models import ANONYMITY_FLOOR_MINIMUM
+from partnerwell.meetings.models import (
+    AgendaItem,
+    Attendance,
+    ItemStatus,
+    Meeting,
+    MeetingReview,
+    MeetingSettings,
+    MeetingStatus,
+    Nature,
+    Presence,
+    Standing,
+)
+from partnerwell.meetings.services import papers_due
+
+# Statuses of a meeting that has taken place.
+HELD_STATUSES = (MeetingStatus.HELD, MeetingStatus.MINUTES_DRAFTED, MeetingStatus.MINUTES_APPROVED)
+PRESENT = (Presence.PRESENT, Presence.DEPUTY)
+
+DECISION_MAKER_RULE = (
+    "Of the members who can take decisions for their organisation, the share present (in "
+    "person or through a named deputy) at the meetings held in the twelve months before the "
+    "date whose register was taken. A decision-maker counts as expected at every such meeting "
+    "held while they were a member."
+)
+STRATEGIC_SHARE_RULE = (
+    "Of the agenda time given to accepted items at meetings in the twelve months before the "
+    "date, the share given to items marked strategic rather than operational. Standing items, "
+    "such as apologies and any other business, are left out."
+)
+ITEMS_BY_SIDE_RULE = (
+    "How evenly the sides raise agenda items: the number of items raised in the twelve months "
+    "before the date by the side that raised fewest, as a share of the number raised by the "
+    "side that raised most. 100 means every side raised as many; 0 means a side raised none."
+)
+PAPERS_ON_TIME_RULE = (
+    "Of the meetings in the twelve months before the date that were not cancelled, the share "
+    "whose papers were first published by the deadline in the meeting rules (the end of the "
+    "day that many days before the meeting). A meeting whose papers never went out counts as late."
+)
+MEETING_REVIEW_RULE = (
+    "The average of the three meeting-review questions (added value, all voices heard, time on "
+    "what matters) over all answers for meetings in the twelve months before the date, turned "
+    "from 1 to 5 into 0 to 100 (1 is 0, 3 is 50, 5 is 100). Shown only when at least three "
+    "people have answered in all."
+)
+
+
+def _window(on: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The twelve months up to and including the day `on`, as moments in the site's zone."""
+    zone = timezone.get_current_timezone()
+    end = dt.datetime.combine(on + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    start = dt.datetime.combine(on - dt.timedelta(days=365), dt.time.min, tzinfo=zone)
+    return start, end
+
+
+def _meetings(partnership: Partnership, on: dt.date) -> QuerySet[Meeting]:
+    start, end = _window(on)
+    return Meeting.objects.filter(
+        partnership=partnership,
+        cancelled_at__isnull=True,
+        starts_at__gte=start,
+        starts_at__lt=end,
+    )
+
+
+def _share(part: float | int | None, whole: float | int | None) -> float | None:
+    if not whole:
+        return None
+    return round(100 * float(part or 0) / float(whole), 1)
+
+
+def decision_maker_attendance(partnership: Partnership, on: dt.date) -> float | None:
+    """Decision-makers present as a share of those expected, at held meetings with a register."""
+    held = (
+        _meetings(partnership, on)
+        .filter(status__in=HELD_STATUSES)
+        .filter(attendance__presence__in=[p.value for p in Presence])
+        .values("pk")
+        .distinct()
+    )
+    present = Attendance.objects.filter(
+        meeting__in=held, presence__in=PRESENT, membership__decision_maker=True
+    ).count()
+    # One row per held meeting and decision-maker who was a member on the meeting's day.
+    expected = Membership.objects.filter(
+        partnership=partnership,
+        decision_maker=True,
+        partnership__meetings__in=held,
+    ).aggregate(
+        n=Count(
+            "partnership__meetings",
+            filter=(
+                Q(start_date__isnull=True)
+                | Q(start_date__lte=TruncDate(F("partnership__meetings__starts_at")))
+            )
+            & (
+                Q(end_date__isnull=True)
+                | Q(end_date__gt=TruncDate(F("partnership__meetings__starts_at")))
+            ),
+        )
+    )["n"]
+    if not expected:
+        return None
+    # Someone who joined on the day and was also present cannot push the figure past 100.
+    return min(100.0, _share(present, expected) or 0.0)
+
+
+def strategic_agenda_share(partnership: Partnership, on: dt.date) -> float | None:
+    """Share of agenda minutes on strategic items, among accepted non-standing items."""
+    totals = AgendaItem.objects.filter(
+        meeting__in=_meetings(partnership, on),
+        status=ItemStatus.ACCEPTED,
+        standing=Standing.NONE,
+    ).aggregate(
+        all=Sum("minutes_needed"),
+        strategic=Sum("minutes_needed", filter=Q(nature=Nature.STRATEGIC)),
+    )
+    return _share(totals["strategic"], totals["all"])
+
+
+def items_by_side(partnership: Partnership, on: dt.date) -> float | None:
+    """100 × fewest items raised by a side ÷ most raised by a side, over the twelve months."""
+    start, end = _window(on)
+    sides = list(Side.objects.filter(partnership=partnership).values_list("pk", flat=True))
+    if not sides:
+        return None
+    counts = dict(
+        AgendaItem.objects.filter(
+            partnership=partnership,
+            submitter_side__in=sides,
+            standing=Standing.NONE,
+            submitted_at__gte=start,
+            submitted_at__lt=end,
+        )
+        .order_by()
+        .values("submitter_side")
+        .annotate(n=Count("id"))
+        .values_list("submitter_side", "n")
+    )
+    per_side = [counts.get(pk, 0) for pk in sides]
+    if not any(per_side):
+        return None
+    return _share(min(per_side), max(per_side))
+
+
+def papers_on_time(partnership: Partnership, on: dt.date) -> float | None:
+    """Share of meetings started in the twelve months whose papers first went out in time."""
+    meetings = list(
+        _meetings(partnership, on)
+        .filter(starts_at__lte=timezone.now())
+        .annotate(first_published=Coalesce(Min("packs__requested_at"), F("papers_published_at")))
+        .only("pk", "starts_at", "time_zone", "papers_published_at")
+    )
+    if not meetings:
+        return None
+    rules = MeetingSettings.objects.filter(partnership=partnership).first() or MeetingSettings(
+        partnership=partnership
+    )
+    on_time = sum(
+        1
+        for m in meetings
+        if m.first_published is not None and m.first_published <= papers_due(m, rules)
+    )
+    return _share(on_time, len(meetings))
+
+
+def meeting_review(partnership: Partnership, on: dt.date) -> float | None:
+    """The mean of the three review scores, 1–5 as 0–100; None below the anonymity floor."""
+    totals: dict[str, Any] = MeetingReview.objects.filter(
+        meeting__in=_meetings(partnership, on)
+    ).aggregate(
+        n=Count("id"),
+        total=Sum(F("added_value") + F("voices_heard") + F("time_well_spent")),
+    )
+    n = int(totals["n"])
+    if n < ANONYMITY_FLOOR_MINIMUM:
+        return None
+    mean = float(totals["total"]) / (3 * n)
+    return round((mean - 1) * 25, 1)
+
+
+def register() -> None:
+    """Called once from AppConfig.ready()."""
+    register_indicator(
+        key="decision_maker_attendance",
+        title="Decision-makers at meetings",
+        rule=DECISION_MAKER_RULE,
+        compute=decision_maker_attendance,
+    )
+    register_indicator(
+        key="strategic_agenda_share",
+        title="Agenda time on strategic items",
+        rule=STRATEGIC_SHARE_RULE,
+        compute=strategic_agenda_share,
+    )
+    register_indicator(
+        key="items_by_side",
+        title="Agenda items raised by each side",
+        rule=ITEMS_BY_SIDE_RULE,
+        compute=items_by_side,
+    )
+    register_indicator(
+        key="papers_on_time",
+        title="Meeting papers circulated on time",
+        rule=PAPERS_ON_TIME_RULE,
+        compute=papers_on_time,
+    )
+    register_indicator(
+        key="meeting_review",
+        title="Meeting review scores",
+        rule=MEETING_REVIEW_RULE,
+        compute=meeting_review,
+    )

@@ -1,0 +1,136 @@
+"""Every meetings URL that takes an object id answers 404 to a member of another
+partnership, and sends anonymous visitors to sign in.
+
+The walker finds the routes itself, so pages added later are covered without
+being listed here; the object behind `<pk>` is known from the route's first part.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from partnerwell.core.models import Partnership, User
+from partnerwell.meetings.models import (
+    AgendaItem,
+    Decision,
+    Meeting,
+    Minutes,
+    Paper,
+    PapersPack,
+)
+
+# The first part of a route tells which object its <pk> is.
+PK_OBJECTS = {
+    "meetings": "meeting",
+    "agenda-items": "item",
+    "papers": "paper",
+    "papers-packs": "pack",
+    "minutes": "minutes",
+    "decisions": "decision",
+}
+
+
+def _patterns(resolver: URLResolver, prefix: str = "") -> list[tuple[str, URLPattern]]:
+    found = []
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            found.extend(_patterns(entry, route))
+        else:
+            found.append((route, entry))
+    return found
+
+
+def _meeting_routes() -> list[tuple[str, str]]:
+    routes = []
+    for route, pattern in _patterns(get_resolver()):
+        name = pattern.name or ""
+        kwargs = set(re.findall(r"<(?:\w+:)?(\w+)>", route))
+        if name.startswith("meetings-") and kwargs & {"pk", "partnership_id"}:
+            routes.append((route, name))
+    return routes
+
+
+@pytest.fixture
+def a_objects(alice: User, partnership_a: Partnership, tmp_path: Path, settings: object) -> dict[str, int]:
+    settings.MEDIA_ROOT = tmp_path  # type: ignore[attr-defined]
+    from tests.meetings.conftest import make_meeting
+
+    meeting = make_meeting(partnership_a, alice, days=-1)
+    item = AgendaItem.objects.filter(meeting=meeting).first()
+    assert item is not None
+    paper = Paper(item=item, title="Budget", original_name="budget.pdf", kind="pdf", size=9)
+    paper.file.save("x.pdf", ContentFile(b"%PDF-1.4\n"), save=False)
+    paper.save()
+    pack = PapersPack.objects.create(meeting=meeting, version=1, status="ready")
+    minutes = Minutes.objects.create(meeting=meeting)
+    decision = Decision.objects.create(
+        partnership=partnership_a,
+        meeting=meeting,
+        item=item,
+        reference="D2026/01",
+        text="Agreed the budget.",
+        decided_on=timezone.localdate(),
+    )
+    return {
+        "partnership_id": partnership_a.pk,
+        "meeting": meeting.pk,
+        "item": item.pk,
+        "paper": paper.pk,
+        "pack": pack.pk,
+        "minutes": minutes.pk,
+        "decision": decision.pk,
+    }
+
+
+def _fill(route: str, values: dict[str, int]) -> str:
+    what = PK_OBJECTS.get(route.split("/", 1)[0], "")
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return str(values[what] if name == "pk" else values[name])
+
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", value, route)
+
+
+def _visit(client: Client, url: str) -> int | tuple[int, str]:
+    response = client.get(url)
+    if response.status_code == 405:
+        response = client.post(url)
+    if response.status_code == 302:
+        return 302, response["Location"]
+    return response.status_code
+
+
+def test_it_finds_the_meeting_routes() -> None:
+    # Guards the walker: if it found nothing, the tests below would prove nothing.
+    names = {name for _, name in _meeting_routes()}
+    assert {"meetings-view-meeting", "meetings-list-meetings", "meetings-cancel-meeting"} <= names
+    unknown = {r for r, n in _meeting_routes() if "<pk>" in r.replace("<int:pk>", "<pk>")}
+    assert all(r.split("/", 1)[0] in PK_OBJECTS for r in unknown), unknown
+
+
+@pytest.mark.parametrize(("route", "name"), _meeting_routes())
+def test_it_hides_other_partnerships_objects(
+    route: str, name: str, a_objects: dict[str, int], carol: User, carol_client: Client
+) -> None:
+    url = _fill(route, a_objects)
+    assert _visit(carol_client, url) == 404, url
+    # Nothing was changed by the refused requests.
+    assert not Meeting.objects.get(pk=a_objects["meeting"]).is_cancelled
+
+
+@pytest.mark.parametrize(("route", "name"), _meeting_routes())
+def test_it_sends_anonymous_visitors_to_sign_in(
+    route: str, name: str, a_objects: dict[str, int], client: Client
+) -> None:
+    url = _fill(route, a_objects)
+    result = _visit(client, url)
+    assert isinstance(result, tuple) and result[1].startswith("/accounts/login/"), (url, result)

@@ -1,0 +1,381 @@
+"""The meeting review: opening and closing it, anonymous answers by link, results and trend."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.template.loader import render_to_string
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from partnerwell.core.models import Partnership, User
+from partnerwell.meetings import review
+from partnerwell.meetings.models import Meeting, MeetingReview, MeetingStatus
+from tests.meetings.conftest import make_meeting
+
+
+@pytest.fixture
+def held(partnership_a: Partnership, alice: User) -> Meeting:
+    """A meeting of partnership A held yesterday, its review not yet open."""
+    return make_meeting(
+        partnership_a, alice, days=-1, status=MeetingStatus.HELD, title="June forum"
+    )
+
+
+@pytest.fixture
+def open_review(held: Meeting) -> Meeting:
+    Meeting.objects.filter(pk=held.pk).update(review_open=True)
+    held.refresh_from_db()
+    return held
+
+
+@pytest.fixture
+def held_b(partnership_b: Partnership, carol: User) -> Meeting:
+    return make_meeting(partnership_b, carol, days=-1, status=MeetingStatus.HELD)
+
+
+def _answers(meeting: Meeting, *scores: tuple[int, int, int], comment: str = "") -> None:
+    for a, v, t in scores:
+        MeetingReview.objects.create(
+            meeting=meeting, added_value=a, voices_heard=v, time_well_spent=t, comment=comment
+        )
+
+
+def _link(meeting: Meeting) -> str:
+    return f"/meeting-review/{meeting.review_token}/"
+
+
+ANSWER = {"added_value": "4", "voices_heard": "2", "time_well_spent": "5", "comment": "Too long."}
+
+
+# Opening and closing -------------------------------------------------------------------
+
+
+def test_it_opens_the_review(alice_client: Client, held: Meeting) -> None:
+    response = alice_client.post(f"/meetings/{held.pk}/review/open/")
+    assert response.status_code == 302
+    held.refresh_from_db()
+    assert held.review_open is True
+
+
+def test_it_lets_a_chair_close_the_review(mgmt_chair_client: Client, open_review: Meeting) -> None:
+    response = mgmt_chair_client.post(f"/meetings/{open_review.pk}/review/close/")
+    assert response.status_code == 302
+    open_review.refresh_from_db()
+    assert open_review.review_open is False
+
+
+@pytest.mark.parametrize("action", ["open", "close"])
+def test_it_refuses_get_for_opening_and_closing(
+    alice_client: Client, held: Meeting, action: str
+) -> None:
+    assert alice_client.get(f"/meetings/{held.pk}/review/{action}/").status_code == 405
+
+
+def test_it_forbids_a_plain_member_to_open_the_review(bob_client: Client, held: Meeting) -> None:
+    assert bob_client.post(f"/meetings/{held.pk}/review/open/").status_code == 403
+    held.refresh_from_db()
+    assert held.review_open is False
+
+
+def test_it_forbids_a_plain_member_to_close_the_review(
+    bob_client: Client, open_review: Meeting
+) -> None:
+    assert bob_client.post(f"/meetings/{open_review.pk}/review/close/").status_code == 403
+    open_review.refresh_from_db()
+    assert open_review.review_open is True
+
+
+def test_it_will_not_open_the_review_before_the_meeting_starts(
+    alice_client: Client, alice: User, meeting: Meeting
+) -> None:
+    response = alice_client.post(f"/meetings/{meeting.pk}/review/open/")
+    assert response.status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.review_open is False
+    with pytest.raises(ValidationError, match="once the meeting has started"):
+        review.review_open(meeting=meeting, by=alice)
+
+
+def test_it_will_not_open_a_cancelled_meetings_review(alice: User, held: Meeting) -> None:
+    Meeting.objects.filter(pk=held.pk).update(cancelled_at=held.starts_at)
+    held.refresh_from_db()
+    with pytest.raises(ValidationError, match="cancelled"):
+        review.review_open(meeting=held, by=alice)
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix"),
+    [
+        ("post", "review/open/"),
+        ("post", "review/close/"),
+        ("get", "review/"),
+        ("get", "review/print/"),
+    ],
+)
+def test_it_hides_another_partnerships_meeting_review(
+    carol_client: Client, held: Meeting, method: str, suffix: str
+) -> None:
+    response = getattr(carol_client, method)(f"/meetings/{held.pk}/{suffix}")
+    assert response.status_code == 404
+
+
+def test_it_hides_another_partnerships_review_trend(
+    carol_client: Client, partnership_a: Partnership, held: Meeting
+) -> None:
+    assert carol_client.get(f"/partnerships/{partnership_a.pk}/meeting-reviews/").status_code == 404
+
+
+# Answering by link ---------------------------------------------------------------------
+
+
+def test_it_shows_the_three_questions_without_sign_in(open_review: Meeting) -> None:
+    page = Client().get(_link(open_review))
+    assert page.status_code == 200
+    text = page.content.decode()
+    for question in review.QUESTIONS:
+        assert question.label in text
+        # Both ends of the scale are spelt out.
+        assert question.points[0] in text
+        assert question.points[4] in text
+    assert "not a guarantee" in text
+
+
+def test_it_stores_an_answer_with_no_link_to_a_person(open_review: Meeting) -> None:
+    response = Client().post(_link(open_review), ANSWER)
+    assert response.status_code == 302
+    [answer] = MeetingReview.objects.filter(meeting=open_review)
+    assert (answer.added_value, answer.voices_heard, answer.time_well_spent) == (4, 2, 5)
+    assert answer.comment == "Too long."
+    stored = {f.name for f in MeetingReview._meta.get_fields()}
+    assert stored == {
+        "id",
+        "meeting",
+        "added_value",
+        "voices_heard",
+        "time_well_spent",
+        "comment",
+        "submitted_on",
+    }
+
+
+def test_it_stores_a_signed_in_members_answer_anonymously_too(
+    bob_client: Client, open_review: Meeting
+) -> None:
+    assert bob_client.post(_link(open_review), ANSWER).status_code == 302
+    assert MeetingReview.objects.filter(meeting=open_review).count() == 1
+
+
+def test_it_discourages_a_second_answer_from_the_same_browser(open_review: Meeting) -> None:
+    browser = Client()
+    browser.post(_link(open_review), ANSWER)
+    again = browser.get(_link(open_review)).content.decode()
+    assert "This browser has answered this review" in again
+    assert review.QUESTIONS[0].label not in again
+    browser.post(_link(open_review), ANSWER)
+    assert MeetingReview.objects.filter(meeting=open_review).count() == 1
+    # Another browser can still answer.
+    Client().post(_link(open_review), ANSWER)
+    assert MeetingReview.objects.filter(meeting=open_review).count() == 2
+
+
+def test_it_explains_a_missing_score_and_stores_nothing(open_review: Meeting) -> None:
+    response = Client().post(_link(open_review), {**ANSWER, "voices_heard": ""})
+    assert response.status_code == 200
+    assert "How well were all voices heard?” with a score from 1 to 5" in response.content.decode()
+    assert not MeetingReview.objects.exists()
+
+
+def test_it_refuses_a_score_outside_one_to_five(open_review: Meeting) -> None:
+    response = Client().post(_link(open_review), {**ANSWER, "added_value": "7"})
+    assert response.status_code == 200
+    assert "There is a problem" in response.content.decode()
+    assert not MeetingReview.objects.exists()
+
+
+def test_it_says_plainly_when_the_review_is_closed(held: Meeting) -> None:
+    response = Client().get(_link(held))
+    assert response.status_code == 410
+    assert "is closed, so it takes no more answers" in response.content.decode()
+    Client().post(_link(held), ANSWER)
+    assert not MeetingReview.objects.exists()
+
+
+def test_it_says_plainly_when_the_link_is_unknown(db: None) -> None:
+    response = Client().get("/meeting-review/" + "x" * 43 + "/")
+    assert response.status_code == 404
+    assert "We do not know this link" in response.content.decode()
+
+
+def test_it_refuses_an_answer_once_closed_in_the_service(held: Meeting) -> None:
+    with pytest.raises(ValidationError, match="closed"):
+        review.review_submit(meeting=held, added_value=3, voices_heard=3, time_well_spent=3)
+
+
+def test_it_refuses_a_bad_score_in_the_service(open_review: Meeting) -> None:
+    with pytest.raises(ValidationError) as caught:
+        review.review_submit(meeting=open_review, added_value=0, voices_heard=3, time_well_spent=3)
+    assert caught.value.message_dict == {"added_value": ["Choose a score from 1 to 5."]}
+    assert not MeetingReview.objects.exists()
+
+
+# Results ------------------------------------------------------------------------------
+
+
+def test_it_shows_nothing_below_the_anonymity_floor(bob_client: Client, held: Meeting) -> None:
+    _answers(held, (1, 1, 1), (2, 2, 2), comment="Secret remark")
+    results = review.review_results(held)
+    assert results["shown"] is False
+    assert results["count"] is None
+    assert results["questions"] == []
+    assert results["comments"] == []
+    page = bob_client.get(f"/meetings/{held.pk}/review/").content.decode()
+    assert "Too few answers to show" in page
+    assert "Secret remark" not in page
+
+
+def test_it_computes_means_distribution_and_comments_at_the_floor(held: Meeting) -> None:
+    _answers(held, (5, 4, 3), (3, 4, 3))
+    _answers(held, (4, 1, 3), comment="Good chairing")
+    results = review.review_results(held)
+    assert results["shown"] is True
+    assert results["count"] == 3
+    added, voices, time = results["questions"]
+    assert added["mean"] == 4.0
+    assert added["score"] == 75.0
+    assert voices["mean"] == 3.0
+    assert voices["score"] == 50.0
+    assert time["score"] == 50.0
+    assert [d["count"] for d in voices["distribution"]] == [1, 0, 0, 2, 0]
+    assert [d["percent"] for d in voices["distribution"]] == [33, 0, 0, 67, 0]
+    # (4 + 3 + 3) / 3 on 1–5 is 3.33; on 0–100 that is 58.3.
+    assert results["overall"] == {"mean": 3.33, "score": 58.3}
+    assert results["comments"] == ["Good chairing"]
+
+
+def test_it_shows_the_results_page_with_comments_and_no_names(
+    bob_client: Client, held: Meeting
+) -> None:
+    _answers(held, (5, 5, 5), (4, 4, 4), (3, 3, 3), comment="Clear papers")
+    page = bob_client.get(f"/meetings/{held.pk}/review/").content.decode()
+    assert "3 people have answered" in page
+    assert "Clear papers" in page
+    assert "Average score for each question" in page
+    assert "5 – A great deal: it moved things forward" in page
+
+
+def _section(meeting: Meeting, user: User, *, can_manage: bool) -> str:
+    """The review section of the meeting page, drawn as view_meeting draws it."""
+    context = {
+        "meeting": meeting,
+        "partnership": meeting.partnership,
+        "can_manage": can_manage,
+        "review": review.meeting_section(meeting, user),
+    }
+    return render_to_string("meetings/sections/review.html", context)
+
+
+def test_it_shows_the_link_and_qr_code_to_members_on_the_meeting_page(
+    bob: User, open_review: Meeting
+) -> None:
+    page = _section(open_review, bob, can_manage=False)
+    assert review.review_link(open_review) in page
+    assert '<svg role="img" aria-hidden="true"' in page
+    assert f"/meetings/{open_review.pk}/review/print/" in page
+
+
+def test_it_shows_open_and_close_buttons_only_to_managers(
+    alice: User, bob: User, held: Meeting
+) -> None:
+    Meeting.objects.filter(pk=held.pk).update(review_open=False)
+    held.refresh_from_db()
+    assert "Open the review" in _section(held, alice, can_manage=True)
+    assert "Open the review" not in _section(held, bob, can_manage=False)
+    Meeting.objects.filter(pk=held.pk).update(review_open=True)
+    held.refresh_from_db()
+    assert "Close the review" in _section(held, alice, can_manage=True)
+    assert "Close the review" not in _section(held, bob, can_manage=False)
+
+
+def test_it_shows_the_review_section_on_the_meeting_page(
+    bob_client: Client, open_review: Meeting
+) -> None:
+    page = bob_client.get(f"/meetings/{open_review.pk}/").content.decode()
+    assert 'id="review-heading"' in page
+    assert review.review_link(open_review) in page
+
+
+def test_it_prints_the_review_link_as_a_qr_code(bob_client: Client, open_review: Meeting) -> None:
+    page = bob_client.get(f"/meetings/{open_review.pk}/review/print/").content.decode()
+    assert review.review_link(open_review) in page
+    assert "<svg" in page
+    assert "not open yet" not in page
+
+
+def test_it_costs_one_query_for_the_meeting_section(
+    bob: User, held: Meeting, django_assert_num_queries
+) -> None:
+    _answers(held, (5, 5, 5), (4, 4, 4), (3, 3, 3))
+    with django_assert_num_queries(1):
+        section = review.meeting_section(held, bob)
+    assert section["results"]["count"] == 3
+
+
+# Trend ---------------------------------------------------------------------------------
+
+
+def _reviewed_meetings(partnership: Partnership, by: User, count: int) -> list[Meeting]:
+    meetings = []
+    for n in range(count):
+        m = make_meeting(
+            partnership, by, days=-10 * (n + 1), status=MeetingStatus.HELD, title=f"Forum {n}"
+        )
+        _answers(m, (4, 4, 4), (5, 5, 5), (3, 3, 3))
+        meetings.append(m)
+    return meetings
+
+
+def test_it_builds_the_trend_with_too_few_answers_shown_as_such(
+    partnership_a: Partnership, alice: User, held: Meeting
+) -> None:
+    [older] = _reviewed_meetings(partnership_a, alice, 1)
+    _answers(held, (1, 1, 1), (1, 1, 1))
+    make_meeting(partnership_a, alice, days=-50, status=MeetingStatus.HELD)  # never reviewed
+    rows = review.review_trend(partnership_a)
+    assert [r["meeting_id"] for r in rows] == [older.pk, held.pk]
+    assert rows[0]["shown"] is True
+    assert rows[0]["overall"] == {"mean": 4.0, "score": 75.0}
+    assert rows[1]["shown"] is False
+    assert rows[1]["count"] is None
+    assert rows[1]["overall"]["score"] is None
+
+
+def test_it_draws_the_trend_as_an_accessible_chart_with_its_table(
+    bob_client: Client, partnership_a: Partnership, alice: User, held: Meeting
+) -> None:
+    _reviewed_meetings(partnership_a, alice, 2)
+    _answers(held, (2, 2, 2))
+    page = bob_client.get(f"/partnerships/{partnership_a.pk}/meeting-reviews/").content.decode()
+    assert 'role="img"' in page
+    assert "<title id=" in page
+    assert "<desc id=" in page
+    assert "1 meeting has too few answers to show." in page
+    assert "<caption" in page
+    assert page.count("Too few answers") == 2  # once in the chart, once in the table
+    assert "4.0 (75)" in page
+
+
+def test_it_costs_the_same_queries_for_2_and_12_meetings(
+    bob_client: Client, partnership_a: Partnership, alice: User
+) -> None:
+    _reviewed_meetings(partnership_a, alice, 2)
+    url = f"/partnerships/{partnership_a.pk}/meeting-reviews/"
+    bob_client.get(url)  # the session and anything cached settle first
+    with CaptureQueriesContext(connection) as few:
+        assert bob_client.get(url).status_code == 200
+    _reviewed_meetings(partnership_a, alice, 10)
+    with CaptureQueriesContext(connection) as many:
+        page = bob_client.get(url)
+    assert page.content.decode().count("Forum ") >= 12
+    assert len(many) == len(few)
