@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
+from partnerwell.api.core import Input
 from partnerwell.core import access as core_access
 from partnerwell.core.models import User
 from partnerwell.healthcheck import access, services
@@ -108,7 +109,7 @@ class RoundOut(Schema):
     sent: int = Field(alias="sent_count")
 
 
-class RoundIn(Schema):
+class RoundIn(Input):
     framework_id: int
     title: str = Field(min_length=1, max_length=200)
     audience: Audience = Audience.ALL

@@ -450,6 +450,8 @@ class Action(models.Model):
         indexes = [
             models.Index(fields=["partnership", "status", "due_date"]),
             models.Index(fields=["owner", "status"]),
+            # Meetings find a decision's actions by this id.
+            models.Index(fields=["source_decision_id"]),
         ]
 
     def __str__(self) -> str:

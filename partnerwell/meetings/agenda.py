@@ -19,7 +19,13 @@ from django.utils import timezone
 
 from partnerwell.core.access import can_manage
 from partnerwell.core.models import Partnership, Side, User
-from partnerwell.delivery.models import Action, Risk, RiskStatus
+from partnerwell.delivery.models import (
+    OPEN_STATUSES,
+    Action,
+    ActionStatus,
+    Risk,
+    RiskStatus,
+)
 from partnerwell.meetings import access, services, uploads
 from partnerwell.meetings.models import (
     AgendaApproval,
@@ -520,12 +526,7 @@ def agenda_rows(meeting: Meeting) -> list[dict[str, Any]]:
     actions: list[Action] = []
     risks: list[Risk] = []
     if Standing.ACTIONS in standings:
-        actions = list(
-            Action.objects.filter(partnership_id=meeting.partnership_id)
-            .open()
-            .select_related("owner__person", "organisation")
-            .order_by("due_date", "pk")
-        )
+        actions = _actions_for_review(meeting)
     if Standing.RISKS in standings:
         risks = list(
             Risk.objects.filter(
@@ -550,6 +551,29 @@ def agenda_rows(meeting: Meeting) -> list[dict[str, Any]]:
         )
         start = end
     return rows
+
+
+def _actions_for_review(meeting: Meeting) -> list[Action]:
+    """The actions the action-log review covers: open now for a meeting to come; for a
+    meeting that has started, those open when it started (so its agenda stays as it was).
+
+    Each carries `overdue_then`: past its due date on the meeting's day (or today, if sooner).
+    """
+    actions = Action.objects.filter(partnership_id=meeting.partnership_id)
+    day = meeting.starts_at.astimezone(meeting.tz).date()
+    if meeting.starts_at <= timezone.now():
+        actions = actions.filter(created_at__lte=meeting.starts_at).filter(
+            Q(status__in=OPEN_STATUSES)
+            | Q(status=ActionStatus.DONE, done_on__gte=day)
+            | Q(status=ActionStatus.DROPPED, updated_at__gte=meeting.starts_at)
+        )
+    else:
+        actions = actions.open()
+    found = list(actions.select_related("owner__person", "organisation").order_by("due_date", "pk"))
+    as_at = min(day, timezone.localdate())
+    for action in found:
+        action.overdue_then = action.due_date < as_at  # type: ignore[attr-defined]
+    return found
 
 
 def agenda_balance(meeting: Meeting) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from partnerwell.core.models import Membership, Partnership, User
+from partnerwell.delivery.models import Risk
 from partnerwell.meetings import agenda, attendance, minutes, review, services
 from partnerwell.meetings.models import (
     AgendaApproval,
@@ -33,6 +34,7 @@ from partnerwell.meetings.models import (
     Meeting,
     MeetingSeries,
     MeetingStatus,
+    Minutes,
     PackStatus,
     Paper,
     PapersPack,
@@ -313,6 +315,7 @@ def _reviews(meeting: Meeting, n: int, rng: random.Random) -> None:
                 ]
             ),
         )
+    Meeting.objects.filter(pk=meeting.pk).update(review_open=False)
 
 
 def _past_pack(meeting: Meeting, manager: User) -> None:
@@ -390,6 +393,15 @@ def _past_meetings(
     last = minutes.minutes_current(made[-1])
     assert last is not None
     minutes.minutes_circulate(minutes=last, by=manager)
+    # Minutes went out about a week after each meeting, not on the day the demo loaded.
+    for meeting in made:
+        Minutes.objects.filter(meeting=meeting).update(
+            circulated_at=meeting.starts_at + dt.timedelta(days=7)
+        )
+    for earlier, later in itertools.pairwise(made):
+        Minutes.objects.filter(meeting=earlier, approved_at__isnull=False).update(
+            approved_at=later.starts_at + dt.timedelta(minutes=10)
+        )
     return made
 
 
@@ -471,7 +483,13 @@ def load_demo() -> None:
     rules = services.settings_for(forum)
     rules.quorum_min_members = 8
     rules.quorum_each_side = True
+    # Three meetings against the three before: the union whose members stopped coming shows.
+    rules.attendance_window = 3
     rules.save()
     series = MeetingSeries.objects.create(partnership=forum, name=SERIES)
+    # The highest open risk is marked for the next meeting, so its agenda proposes it.
+    top_risk = Risk.objects.filter(partnership=forum, status="open").first()
+    if top_risk is not None:
+        Risk.objects.filter(pk=top_risk.pk).update(escalate=True)
     _past_meetings(forum, members, chairs, manager, series, rng)
     _coming_meetings(forum, members, manager, member, series)

@@ -395,7 +395,11 @@ def decision_search(
     if year is not None:
         found = found.filter(decided_on__year=year)
     actions = (
-        Action.objects.filter(source=ActionSource.DECISION, source_decision_id=OuterRef("pk"))
+        Action.objects.filter(
+            partnership_id=OuterRef("partnership_id"),
+            source=ActionSource.DECISION,
+            source_decision_id=OuterRef("pk"),
+        )
         .order_by()
         .values("source_decision_id")
         .annotate(n=Count("pk"))

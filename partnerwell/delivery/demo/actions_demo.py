@@ -207,6 +207,12 @@ def _load(partnership: Partnership, plans: list[Plan], rounds: dict[str, Round])
             origin=_origin(plan, rounds),
         )
         _history(action, plan, owner.person, today)
+        # Agreed well before it fell due (and before its first note), not on the day the demo loaded.
+        first_note = min((days for days, _ in plan.notes), default=0)
+        agreed = today + dt.timedelta(days=min(plan.due - 90, first_note - 14, -1))
+        Action.objects.filter(pk=action.pk).update(
+            created_at=timezone.make_aware(dt.datetime.combine(agreed, dt.time(10)))
+        )
 
 
 def _history(action: Action, plan: Plan, author: User, today: dt.date) -> None:

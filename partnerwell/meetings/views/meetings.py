@@ -127,6 +127,7 @@ def view_meeting(request: HttpRequest, pk: int) -> HttpResponse:
             {"value": s.value, "label": s.label, "done": i < step, "current": i == step}
             for i, s in enumerate(MeetingStatus)
         ],
+        "started": meeting.starts_at <= timezone.now(),
         "local_start": meeting.starts_at.astimezone(meeting.tz),
         "local_end": meeting.ends_at.astimezone(meeting.tz),
         "agenda": agenda_area.meeting_section(meeting, user),
