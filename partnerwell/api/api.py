@@ -22,6 +22,7 @@ from partnerwell.api.actions import router as actions_router
 from partnerwell.api.core import router as core_router
 from partnerwell.api.healthcheck import router as healthcheck_router
 from partnerwell.api.healthcheck import token_router
+from partnerwell.api.meetings import router as meetings_router
 from partnerwell.api.models import AccessToken
 from partnerwell.api.outcomes import router as outcomes_router
 from partnerwell.api.priorities import router as priorities_router
@@ -127,6 +128,7 @@ api.add_router("/", priorities_router)
 api.add_router("/", outcomes_router)
 api.add_router("/", actions_router)
 api.add_router("/", risks_router)
+api.add_router("/", meetings_router)
 
 
 def _field_name(loc: list[Any]) -> str:

@@ -674,6 +674,9 @@ def meeting_section(meeting: Meeting, user: User) -> dict[str, Any]:
         "can_triage": triager,
         "can_approve": (chairing or (no_sides and triager)) and user.pk not in mine,
         "can_submit": open_for_items(meeting),
+        "deadline": services.submission_deadline(
+            meeting, services.settings_for(meeting.partnership)
+        ),
         "open": open_for_items(meeting),
         "needs_reapproval": meeting.reached(MeetingStatus.PAPERS_PUBLISHED)
         and not state["agreed"]

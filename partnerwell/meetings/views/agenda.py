@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from partnerwell.core import access as core_access
 from partnerwell.meetings import access
 from partnerwell.meetings import agenda as services
+from partnerwell.meetings import services as meeting_services
 from partnerwell.meetings.forms_agenda import (
     ItemForm,
     MoveForm,
@@ -60,7 +61,18 @@ def _submit(request: HttpRequest, partnership_id: int, meeting: Meeting | None) 
             late = " It is after the deadline, so it is marked late." if item.late else ""
             messages.success(request, f"“{item.title}” is submitted for {where}.{late}")
             return redirect(item)
-    context = {"partnership": partnership, "form": form, "meeting": meeting, "item": None}
+    deadline = (
+        meeting_services.submission_deadline(meeting, meeting_services.settings_for(partnership))
+        if meeting
+        else None
+    )
+    context = {
+        "partnership": partnership,
+        "form": form,
+        "meeting": meeting,
+        "item": None,
+        "deadline": deadline,
+    }
     return render(request, "meetings/agenda/item_form.html", context)
 
 
