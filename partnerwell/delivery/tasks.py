@@ -11,6 +11,7 @@ due soon and overdue, actions newly given to them, and what the other apps add
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,8 @@ from django_tasks import task
 from partnerwell.core import digest
 from partnerwell.core.models import Membership, User
 from partnerwell.delivery.models import DigestFrequency, DigestPreference
+
+logger = logging.getLogger(__name__)
 
 # Weekly digests go out on Mondays (date.weekday() == 0).
 WEEKLY_ON = 0
@@ -132,32 +135,32 @@ def send_digests(on: str | None = None) -> int:
     current = Membership.objects.current(today).filter(person=OuterRef("pk"))
     people = User.objects.filter(Exists(current), is_active=True).order_by("pk")
     preferences = {p.person_id: p for p in DigestPreference.objects.filter(person__in=people)}
-    claimed: dict[int, Previous] = {}
-    messages = []
+    # Gather everything before claiming anyone: if a section fails, nobody is marked as sent.
+    pending: list[tuple[User, EmailMessage]] = []
     for person in people.iterator(chunk_size=500):
         preference = preferences.get(person.pk)
         if not _wants_today(preference, today):
             continue
-        # Gather before claiming: a person with nothing to read keeps no record of a send.
+        # A person with nothing to read gets no email and keeps no record of a send.
         gathered = _gather(person, preference, _since(preference, now), today)
-        if not gathered:
-            continue
-        mine, previous = _claim(person, today, now)
-        if not mine:
-            continue
-        claimed[person.pk] = previous
-        messages.append(_message(person, gathered, today))
-    if not messages:
+        if gathered:
+            pending.append((person, _message(person, gathered, today)))
+    if not pending:
         return 0
-    try:
-        sent = get_connection().send_messages(messages) or 0
-    except Exception:
-        # Nothing went out: put the dates back so the next run tries again.
-        for person_id, (on_day, at) in claimed.items():
-            DigestPreference.objects.filter(person_id=person_id).update(
-                last_sent_on=on_day, last_sent_at=at
-            )
-        raise
+    sent = 0
+    with get_connection() as connection:
+        for person, message in pending:
+            mine, (on_day, at) = _claim(person, today, now)
+            if not mine:
+                continue
+            try:
+                sent += connection.send_messages([message]) or 0
+            except Exception:
+                # Only this person's digest failed: put their dates back for the next run.
+                logger.exception("The digest for person %s could not be sent", person.pk)
+                DigestPreference.objects.filter(person_id=person.pk).update(
+                    last_sent_on=on_day, last_sent_at=at
+                )
     return sent
 
 

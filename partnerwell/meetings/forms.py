@@ -6,6 +6,7 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
+from crispy_forms_gds.layout import Layout
 from django import forms
 from django.conf import settings
 
@@ -15,6 +16,13 @@ from partnerwell.meetings.models import MeetingSeries, MeetingSettings, MeetingT
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+def _exists(day: dt.date, moment: dt.time, zone: zoneinfo.ZoneInfo) -> bool:
+    """False for a wall-clock time skipped when the clocks go forward."""
+    local = dt.datetime.combine(day, moment, tzinfo=zone)
+    back = local.astimezone(dt.UTC).astimezone(zone)
+    return back.replace(tzinfo=None) == local.replace(tzinfo=None)
 
 
 class MeetingForm(GDSForm):
@@ -65,6 +73,8 @@ class MeetingForm(GDSForm):
         self.fields["series"].queryset = MeetingSeries.objects.filter(partnership=partnership)  # type: ignore[attr-defined]
         if not MeetingSeries.objects.filter(partnership=partnership).exists():
             del self.fields["series"]
+            # The helper laid the form out with the series field; lay out what is left.
+            self.helper.layout = Layout(*self.fields)
 
     def clean_time_zone(self) -> str:
         name = self.cleaned_data["time_zone"].strip()
@@ -84,6 +94,13 @@ class MeetingForm(GDSForm):
                 self.add_error("end_time", "The meeting must end after it starts.")
             else:
                 zone = zoneinfo.ZoneInfo(tz)
+                for field, moment in (("start_time", start), ("end_time", end)):
+                    if not _exists(day, moment, zone):
+                        self.add_error(
+                            field,
+                            f"{moment:%H:%M} does not exist on {day.day} {day:%B %Y} in {tz}: "
+                            "the clocks go forward then. Choose another time.",
+                        )
                 data["starts_at"] = dt.datetime.combine(day, start, tzinfo=zone)
                 data["ends_at"] = dt.datetime.combine(day, end, tzinfo=zone)
         if data.get("series") and data.get("new_series"):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
 from partnerwell.core.models import Partnership, User
@@ -127,7 +127,24 @@ def meeting_create(*, partnership: Partnership, by: User, **fields: Any) -> Meet
 def meeting_update(*, meeting: Meeting, **fields: Any) -> Meeting:
     """Change a meeting; a change people's calendars show raises the event's SEQUENCE."""
     locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
-    _check_times(fields.get("starts_at", locked.starts_at), fields.get("ends_at", locked.ends_at))
+    if locked.is_cancelled:
+        raise ValidationError("This meeting is cancelled, so it cannot be changed.")
+    starts_at = fields.get("starts_at", locked.starts_at)
+    ends_at = fields.get("ends_at", locked.ends_at)
+    _check_times(starts_at, ends_at)
+    # Shortening a meeting must not leave its accepted agenda running past the end.
+    planned = AgendaItem.objects.filter(meeting=locked, status=ItemStatus.ACCEPTED).aggregate(
+        total=Sum("minutes_needed", default=0)
+    )["total"]
+    length = int((ends_at - starts_at).total_seconds() // 60)
+    if planned > length:
+        raise ValidationError(
+            {
+                "ends_at": f"The agenda already takes {planned} minutes, {planned - length} "
+                f"more than a meeting of {length} minutes. Make the meeting longer, or "
+                "shorten or defer agenda items first."
+            }
+        )
     changed_calendar = any(
         name in fields and getattr(locked, name) != fields[name] for name in CALENDAR_FIELDS
     )

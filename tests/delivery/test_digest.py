@@ -4,9 +4,13 @@ never twice a day. The sections other apps add are tested in tests/meetings/test
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import ClassVar
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMessage
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -136,17 +140,51 @@ def test_it_puts_the_date_back_when_sending_fails(
 ) -> None:
     _prefer(bob, DigestFrequency.DAILY, last_sent_on=_days(-1))
     settings.EMAIL_BACKEND = "tests.delivery.test_digest.FailingBackend"  # type: ignore[attr-defined]
-    with pytest.raises(OSError):
-        _send(MONDAY)
+    assert _send(MONDAY) == 0
     assert DigestPreference.objects.get(person=bob).last_sent_on == _days(-1)
 
 
-class FailingBackend:
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        pass
+def test_one_failed_digest_does_not_stop_or_repeat_the_others(
+    bobs_actions: None, bob: User, alice: User, settings: pytest.FixtureRequest
+) -> None:
+    # alice owns an overdue action too; only bob's address fails at the mail server.
+    bobs = Action.objects.filter(owner__person=bob).first()
+    assert bobs is not None
+    Action.objects.create(
+        partnership=bobs.partnership,
+        title="Alice's overdue action",
+        owner=Membership.objects.get(person=alice),
+        organisation=bobs.organisation,
+        due_date=_days(-3),
+    )
+    Action.objects.filter(title="Alice's overdue action").update(
+        created_at=timezone.now() - dt.timedelta(days=60)
+    )
+    _prefer(bob, DigestFrequency.DAILY, last_sent_on=_days(-1))
+    _prefer(alice, DigestFrequency.DAILY, last_sent_on=_days(-1))
+    settings.EMAIL_BACKEND = "tests.delivery.test_digest.FailsForBob"  # type: ignore[attr-defined]
+    FailsForBob.delivered = []
+    assert _send(MONDAY) == 1
+    assert FailsForBob.delivered == [alice.email]
+    # bob's date is put back so the next run tries again; alice's stays, so she gets no repeat.
+    assert DigestPreference.objects.get(person=bob).last_sent_on == _days(-1)
+    assert DigestPreference.objects.get(person=alice).last_sent_on == MONDAY
 
+
+class FailingBackend(BaseEmailBackend):
     def send_messages(self, messages: object) -> int:
         raise OSError("The mail server is down.")
+
+
+class FailsForBob(BaseEmailBackend):
+    delivered: ClassVar[list[str]] = []
+
+    def send_messages(self, messages: Sequence[EmailMessage]) -> int:
+        for message in messages:
+            if "bob@" in message.to[0]:
+                raise OSError("Mailbox unavailable.")
+            FailsForBob.delivered.append(message.to[0])
+        return len(messages)
 
 
 def test_the_command_queues_the_digests(bobs_actions: None, bob: User) -> None:

@@ -170,3 +170,57 @@ def test_it_shows_the_meeting_page(bob_client: Client, meeting: Meeting) -> None
     assert response.status_code == 200
     assert meeting.title in response.content.decode()
     assert timezone.now() < meeting.starts_at
+
+
+def test_it_refuses_a_time_skipped_when_the_clocks_go_forward(
+    alice_client: Client, partnership_a: Partnership
+) -> None:
+    # On 30 March 2031 the clocks in London go from 01:00 straight to 02:00.
+    url = reverse("meetings-add-meeting", args=[partnership_a.pk])
+    data = {**FORM, "date": "2031-03-30", "start_time": "01:30", "end_time": "03:00"}
+    page = alice_client.post(url, data).content.decode()
+    assert "01:30 does not exist on 30 March 2031 in Europe/London" in page
+    assert not Meeting.objects.exists()
+
+
+def test_it_refuses_to_shorten_a_meeting_below_its_agenda(
+    alice_client: Client, meeting: Meeting
+) -> None:
+    # The standing items take 40 minutes; a 30-minute meeting cannot hold them.
+    local = meeting.starts_at.astimezone(meeting.tz)
+    data = {
+        **FORM,
+        "date": local.date().isoformat(),
+        "start_time": "10:00",
+        "end_time": "10:30",
+    }
+    response = alice_client.post(reverse("meetings-edit-meeting", args=[meeting.pk]), data)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The agenda already takes 40 minutes, 10 more than a meeting of 30 minutes" in page
+    # The typed times stay in the form; the meeting is unchanged.
+    assert 'value="10:30"' in page
+    before = meeting.ends_at
+    meeting.refresh_from_db()
+    assert meeting.ends_at == before and meeting.sequence == 0
+
+
+def test_it_refuses_to_change_a_cancelled_meeting(alice_client: Client, meeting: Meeting) -> None:
+    alice_client.post(reverse("meetings-cancel-meeting", args=[meeting.pk]), {"reason": "Clash"})
+    meeting.refresh_from_db()
+    sequence = meeting.sequence
+    response = alice_client.post(
+        reverse("meetings-edit-meeting", args=[meeting.pk]), {**FORM}, follow=True
+    )
+    assert "cancelled, so it cannot be changed" in response.content.decode()
+    meeting.refresh_from_db()
+    assert meeting.sequence == sequence and meeting.title == "Partnership forum"
+
+
+def test_it_lays_out_the_form_without_a_series_cleanly(
+    alice_client: Client, partnership_a: Partnership, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("ERROR"):
+        page = alice_client.get(reverse("meetings-add-meeting", args=[partnership_a.pk]))
+    assert page.status_code == 200 and 'name="series"' not in page.content.decode()
+    assert not [r for r in caplog.records if "Could not resolve form field" in r.getMessage()]

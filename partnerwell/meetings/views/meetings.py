@@ -31,10 +31,15 @@ def user_of(request: HttpRequest) -> User:
     return request.user
 
 
+# Service fields the meeting form asks for under another name.
+FORM_FIELD = {"starts_at": "start_time", "ends_at": "end_time"}
+
+
 def show_refusal(form: forms.BaseForm, exc: ValidationError) -> None:
     """Show a service's refusal on the form, against the field it names where there is one."""
     if hasattr(exc, "error_dict"):
         for field, errors in exc.message_dict.items():
+            field = FORM_FIELD.get(field, field) if field not in form.fields else field
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
@@ -98,6 +103,9 @@ def add_meeting(request: HttpRequest, partnership_id: int) -> HttpResponse:
 def edit_meeting(request: HttpRequest, pk: int) -> HttpResponse:
     user = user_of(request)
     meeting = access.get_meeting(user, pk, manage=True)
+    if meeting.is_cancelled:
+        messages.error(request, "This meeting is cancelled, so it cannot be changed.")
+        return redirect(meeting)
     initial = MeetingForm.initial_for(meeting)
     form = MeetingForm(request.POST or None, initial=initial, partnership=meeting.partnership)
     if request.method == "POST" and form.is_valid():
