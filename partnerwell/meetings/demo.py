@@ -204,6 +204,22 @@ def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
+def _forum_meeting(series: MeetingSeries, manager: User, day: dt.date) -> Meeting:
+    """One of the forum's meetings: every two months, 14:00 to 16:30 in the boardroom."""
+    return services.meeting_create(
+        partnership=series.partnership,
+        by=manager,
+        title=f"Partnership forum, {day:%B %Y}",
+        kind="forum",
+        series=series,
+        starts_at=_at(day, 14),
+        ends_at=_at(day, 16, 30),
+        time_zone=settings.TIME_ZONE,
+        place="Trust headquarters, Boardroom",
+        video_link="https://video.example.org/northmoor-forum",
+    )
+
+
 def _create_item(meeting: Meeting, topic: Topic, by: Membership, position: int) -> AgendaItem:
     return AgendaItem.objects.create(
         partnership=meeting.partnership,
@@ -356,18 +372,7 @@ def _past_meetings(
     made = []
     for n, (days, topics) in enumerate(zip(PAST_DAYS, HISTORY, strict=True)):
         day = today + dt.timedelta(days=days)
-        meeting = services.meeting_create(
-            partnership=forum,
-            by=manager,
-            title=f"Partnership forum, {day:%B %Y}",
-            kind="forum",
-            series=series,
-            starts_at=_at(day, 14),
-            ends_at=_at(day, 16, 30),
-            time_zone=settings.TIME_ZONE,
-            place="Trust headquarters, Boardroom",
-            video_link="https://video.example.org/northmoor-forum",
-        )
+        meeting = _forum_meeting(series, manager, day)
         for k, topic in enumerate(topics):
             raiser = by_side[topic.side][k % len(by_side[topic.side])]
             _create_item(meeting, topic, raiser, 45 + k * 5)
@@ -416,20 +421,7 @@ def _coming_meetings(
     coming = []
     for days in COMING_DAYS:
         day = today + dt.timedelta(days=days)
-        coming.append(
-            services.meeting_create(
-                partnership=forum,
-                by=manager,
-                title=f"Partnership forum, {day:%B %Y}",
-                kind="forum",
-                series=series,
-                starts_at=_at(day, 14),
-                ends_at=_at(day, 16, 30),
-                time_zone=settings.TIME_ZONE,
-                place="Trust headquarters, Boardroom",
-                video_link="https://video.example.org/northmoor-forum",
-            )
-        )
+        coming.append(_forum_meeting(series, manager, day))
     nxt = coming[0]
     services.meeting_advance(meeting=nxt, to=MeetingStatus.AGENDA_OPEN)
     management = next(m for m in members if m.side and m.side.order == 0 and m.person != manager)

@@ -6,10 +6,10 @@ import re
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from partnerwell.api.models import AccessToken
 from partnerwell.core.models import MemberImport, Membership, Partnership, TermsOfReference, User
+from tests.url_walk import all_routes
 
 # The URL keyword each object id fills, and how to find partnership A's object for it.
 ID_KWARGS = {
@@ -23,20 +23,9 @@ ID_KWARGS = {
 }
 
 
-def _patterns(resolver: URLResolver, prefix: str = "") -> list[tuple[str, URLPattern]]:
-    found = []
-    for entry in resolver.url_patterns:
-        route = prefix + str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            found.extend(_patterns(entry, route))
-        else:
-            found.append((route, entry))
-    return found
-
-
 def _object_routes() -> list[tuple[str, str]]:
     routes = []
-    for route, pattern in _patterns(get_resolver()):
+    for route, pattern in all_routes():
         if route.startswith(("admin/", "api/v1/")):
             continue  # the admin has its own staff check; the API is walked in tests/api
         if (pattern.name or "").startswith("meetings-"):

@@ -12,7 +12,7 @@ from django.contrib.messages import get_messages
 from django.core import mail
 from django.db import IntegrityError, transaction
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from partnerwell.core.models import Organisation, Partnership, User
@@ -33,6 +33,7 @@ from tests.healthcheck.builders import (
     outline_framework,
     page_text,
 )
+from tests.url_walk import all_routes
 
 ID_KWARGS = {"round_id", "framework_id", "pdf_id", "item_id"}
 
@@ -479,20 +480,9 @@ def test_it_shows_progress_per_group_only_at_the_floor(
 # Every round and framework URL is scoped to the partnership -----------------------
 
 
-def _patterns(resolver: URLResolver, prefix: str = "") -> list[tuple[str, URLPattern]]:
-    found = []
-    for entry in resolver.url_patterns:
-        route = prefix + str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            found.extend(_patterns(entry, route))
-        else:
-            found.append((route, entry))
-    return found
-
-
 def _object_routes() -> list[tuple[str, str]]:
     routes = []
-    for route, pattern in _patterns(get_resolver()):
+    for route, pattern in all_routes():
         if route.startswith(("admin/", "api/v1/")):
             continue
         if set(re.findall(r"<(?:\w+:)?(\w+)>", route)) & ID_KWARGS:

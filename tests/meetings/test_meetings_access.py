@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from partnerwell.core.models import Partnership, User
@@ -25,6 +24,7 @@ from partnerwell.meetings.models import (
     Paper,
     PapersPack,
 )
+from tests.url_walk import all_routes
 
 # The first part of a route tells which object its <pk> is.
 PK_OBJECTS = {
@@ -37,20 +37,9 @@ PK_OBJECTS = {
 }
 
 
-def _patterns(resolver: URLResolver, prefix: str = "") -> list[tuple[str, URLPattern]]:
-    found = []
-    for entry in resolver.url_patterns:
-        route = prefix + str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            found.extend(_patterns(entry, route))
-        else:
-            found.append((route, entry))
-    return found
-
-
 def _meeting_routes() -> list[tuple[str, str]]:
     routes = []
-    for route, pattern in _patterns(get_resolver()):
+    for route, pattern in all_routes():
         name = pattern.name or ""
         kwargs = set(re.findall(r"<(?:\w+:)?(\w+)>", route))
         if name.startswith("meetings-") and kwargs & {"pk", "partnership_id"}:
@@ -59,7 +48,9 @@ def _meeting_routes() -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def a_objects(alice: User, partnership_a: Partnership, tmp_path: Path, settings: object) -> dict[str, int]:
+def a_objects(
+    alice: User, partnership_a: Partnership, tmp_path: Path, settings: object
+) -> dict[str, int]:
     settings.MEDIA_ROOT = tmp_path  # type: ignore[attr-defined]
     from tests.meetings.conftest import make_meeting
 
