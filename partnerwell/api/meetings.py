@@ -383,6 +383,12 @@ def list_agenda_items(
     items = _items().filter(meeting=meeting)
     if status is not None:
         items = items.filter(status=status)
+    # Declined items are for their submitter, the managers and the chairs (access.py).
+    if not (
+        core_access.can_manage(_user(request), meeting.partnership)
+        or access.is_chair(_user(request), meeting.partnership)
+    ):
+        items = items.filter(~Q(status=ItemStatus.DECLINED) | Q(submitted_by=_user(request)))
     found = list(items.order_by("position", "pk"))
     for item in found:
         row = rows.get(item.pk, {})
@@ -480,8 +486,8 @@ def approve_agenda(
     """Sign off the agenda as a chair or co-chair, for your side."""
     user = _user(request)
     meeting = access.get_meeting(user, meeting_id)
-    if not access.is_chair(user, meeting.partnership):
-        raise PermissionDenied("Only a chair, co-chair or vice-chair can approve the agenda.")
+    if not access.can_sign_off(user, meeting.partnership):
+        raise PermissionDenied("Only a chair or co-chair can approve the agenda.")
     with transaction.atomic():
         current = Meeting.objects.select_for_update().get(pk=meeting.pk)
         if current.agenda_revision != payload.revision:
@@ -518,9 +524,20 @@ class QuorumOut(Schema):
     decision_makers_present: int | None
 
 
+class ReplyCountsOut(Schema):
+    members: int
+    attending: int
+    deputy: int
+    apologies: int
+    no_reply: int
+
+
 class AttendanceListOut(Schema):
     meeting_id: int
-    members: list[AttendanceOut]
+    counts: ReplyCountsOut = Field(description="How the members who count replied.")
+    members: list[AttendanceOut] = Field(
+        description="Everyone for managers and chairs; only your own row for other members."
+    )
     quorum: QuorumOut = Field(description="As recorded with the register, if taken.")
 
 
@@ -566,10 +583,12 @@ def _quorum(meeting: Meeting) -> dict[str, Any]:
 
 @router.get("/meetings/{meeting_id}/attendance", response=AttendanceListOut)
 def get_attendance(request: HttpRequest, meeting_id: int) -> dict[str, Any]:
-    """Every member who counts at the meeting, with their reply and, once taken, their
-    place on the register. Observers, advisers and deputies do not count; a deputy is
-    named in the entry of the member they stand in for."""
-    meeting = access.get_meeting(_user(request), meeting_id)
+    """How the members who count replied and, for managers and chairs (who keep the
+    register), every such member with their reply and place on the register; other
+    members see only their own row. Observers, advisers and deputies do not count; a
+    deputy is named in the entry of the member they stand in for."""
+    user = _user(request)
+    meeting = access.get_meeting(user, meeting_id)
     entries = {a.membership_id: a for a in Attendance.objects.filter(meeting=meeting)}
     # Someone who has since left still shows if the register recorded them.
     members = (
@@ -580,8 +599,13 @@ def get_attendance(request: HttpRequest, meeting_id: int) -> dict[str, Any]:
         .select_related("person", "organisation", "side")
         .order_by("person__name", "pk")
     )
+    # Replies, deputies' names and notes are for those who keep the register, as on
+    # the web; everyone else sees the counts and their own reply.
+    if not attendance.can_keep_register(user, meeting):
+        members = members.filter(person_id=user.pk)
     return {
         "meeting_id": meeting.pk,
+        "counts": attendance.reply_counts(meeting),
         "members": [_attendance_row(m, entries.get(m.pk)) for m in members],
         "quorum": _quorum(meeting),
     }
@@ -687,16 +711,19 @@ def list_decisions(
     year: Annotated[int | None, Query(ge=2000, le=2200)] = None,
 ) -> QuerySet[Decision]:
     """The decision log across meetings, newest first."""
-    partnership = core_access.get_partnership(_user(request), partnership_id)
+    user = _user(request)
+    partnership = core_access.get_partnership(user, partnership_id)
     # PostgreSQL cannot compare text holding NUL, and no decision holds one.
     decisions = minutes.decision_search(partnership, q[:200].replace("\x00", ""))
+    # Members see a meeting's decisions once its minutes are circulated.
+    decisions = minutes.visible_decisions(user, partnership, decisions)
     decisions = decisions.select_related("meeting", "item")
     return decisions.filter(decided_on__year=year) if year else decisions
 
 
 @router.get("/decisions/{decision_id}", response=DecisionOut)
 def get_decision(request: HttpRequest, decision_id: int) -> Decision:
-    return access.get_decision(_user(request), decision_id)
+    return minutes.get_visible_decision(_user(request), decision_id)
 
 
 @router.post("/meetings/{meeting_id}/decisions", response={201: DecisionOut})

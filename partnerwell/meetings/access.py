@@ -17,6 +17,7 @@ from partnerwell.core.models import Membership, Partnership, Role
 from partnerwell.meetings.models import (
     AgendaItem,
     Decision,
+    ItemStatus,
     Meeting,
     MeetingSeries,
     Minutes,
@@ -26,8 +27,11 @@ from partnerwell.meetings.models import (
 
 M = TypeVar("M", bound=Model)
 
-# Roles whose holders chair meetings: they triage items and sign off agendas.
+# Roles whose holders chair meetings: they triage items and build the agenda.
 CHAIR_ROLES = frozenset({Role.CHAIR, Role.CO_CHAIR, Role.VICE_CHAIR})
+# Joint sign-off is by "a chair or co-chair from each side": a vice-chair deputises in
+# the room and may triage, but cannot sign the agenda off for a side.
+SIGNOFF_ROLES = frozenset({Role.CHAIR, Role.CO_CHAIR})
 
 MANAGERS_ONLY = "Only the partnership's managers and chairs can do that."
 
@@ -44,17 +48,25 @@ def _require_manager(user: AnyUser, partnership: Partnership) -> None:
         raise PermissionDenied(MANAGERS_ONLY)
 
 
-def chair_memberships(user: AnyUser, partnership: Partnership) -> QuerySet[Membership]:
-    """The person's current chairing memberships of this partnership (none if not a chair)."""
+def chair_memberships(
+    user: AnyUser, partnership: Partnership, roles: frozenset[str] = CHAIR_ROLES
+) -> QuerySet[Membership]:
+    """The person's current memberships of this partnership in one of `roles` (by default
+    any chairing role; none if they hold none)."""
     if not user.is_authenticated:
         return Membership.objects.none()
     return Membership.objects.current().filter(
-        partnership=partnership, person_id=user.pk, role__in=CHAIR_ROLES
+        partnership=partnership, person_id=user.pk, role__in=roles
     )
 
 
 def is_chair(user: AnyUser, partnership: Partnership) -> bool:
     return chair_memberships(user, partnership).exists()
+
+
+def can_sign_off(user: AnyUser, partnership: Partnership) -> bool:
+    """Whether the person is a chair or co-chair, whose approval counts for their side."""
+    return chair_memberships(user, partnership, SIGNOFF_ROLES).exists()
 
 
 def my_membership(user: AnyUser, partnership: Partnership) -> Membership | None:
@@ -86,6 +98,25 @@ def get_series(user: AnyUser, pk: int, *, manage: bool = False) -> MeetingSeries
     return series
 
 
+def may_see_declined(user: AnyUser, item: AgendaItem) -> bool:
+    """A declined item (and its papers) is for its submitter, the managers and the chairs.
+
+    Waiting, deferred and accepted items stay visible to every member on purpose (the
+    forward plan shows what is proposed); a declined one was turned down, and its papers
+    may be sensitive, so the rest of the partnership does not see it.
+    """
+    return (
+        item.submitted_by_id == user.pk
+        or can_manage(user, item.partnership)
+        or is_chair(user, item.partnership)
+    )
+
+
+def _hide_declined(user: AnyUser, item: AgendaItem, what: str) -> None:
+    if item.status == ItemStatus.DECLINED and not may_see_declined(user, item):
+        raise Http404(f"No such {what}.")
+
+
 def get_item(user: AnyUser, pk: int, *, manage: bool = False) -> AgendaItem:
     item = _scoped(
         AgendaItem.objects.select_related(
@@ -96,6 +127,7 @@ def get_item(user: AnyUser, pk: int, *, manage: bool = False) -> AgendaItem:
         "agenda item",
         "partnership",
     )
+    _hide_declined(user, item, "agenda item")
     if manage:
         _require_manager(user, item.partnership)
     return item
@@ -115,13 +147,15 @@ def get_item_to_edit(user: AnyUser, pk: int) -> AgendaItem:
 
 
 def get_paper(user: AnyUser, pk: int) -> Paper:
-    return _scoped(
+    paper = _scoped(
         Paper.objects.select_related("item__partnership", "item__meeting"),
         user,
         pk,
         "paper",
         "item__partnership",
     )
+    _hide_declined(user, paper.item, "paper")
+    return paper
 
 
 def get_pack(user: AnyUser, pk: int) -> PapersPack:

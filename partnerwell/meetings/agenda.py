@@ -14,11 +14,24 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Case, Count, F, Max, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from partnerwell.core.access import can_manage
-from partnerwell.core.models import Partnership, Side, User
+from partnerwell.core.models import MANAGING_ROLES, Membership, Partnership, Side, User
 from partnerwell.delivery.models import (
     OPEN_STATUSES,
     Action,
@@ -42,7 +55,7 @@ from partnerwell.meetings.models import (
 WAITING = (ItemStatus.SUBMITTED, ItemStatus.DEFERRED)
 
 # Fields that change what the agreed agenda says; changing them needs approval again.
-AGENDA_FIELDS = ("title", "minutes_needed", "ask", "nature")
+AGENDA_FIELDS = ("title", "minutes_needed", "ask", "nature", "presenter")
 EDITABLE_FIELDS = ("title", "description", "ask", "nature", "presenter", "minutes_needed")
 
 BALANCE_RULE = (
@@ -53,6 +66,14 @@ BALANCE_RULE = (
 logger = logging.getLogger(__name__)
 
 TRIAGERS_ONLY = "Only the partnership's chairs and managers can do that."
+SIGNOFF_ONLY = (
+    "Only a chair or co-chair can approve the agenda for their side; a vice-chair can "
+    "triage items but not sign the agenda off."
+)
+SIGNOFF_ONLY_NO_SIDES = (
+    "Only the partnership's chairs, co-chairs and managers can approve the agenda; a "
+    "vice-chair can triage items but not sign the agenda off."
+)
 
 
 # Who may do what ---------------------------------------------------------------------
@@ -134,6 +155,16 @@ def _check_fits(meeting: Meeting, total: int, field: str = "minutes_needed") -> 
                 "first."
             }
         )
+
+
+def _lock_meeting(meeting: Meeting) -> Meeting:
+    """Lock the meeting's row until the transaction ends, so changes to its agenda's length
+    take turns: without it, two accepts at once could each see room for their item.
+
+    Always taken after the item rows, never before, so that two changes cannot wait on
+    each other.
+    """
+    return Meeting.objects.select_for_update().get(pk=meeting.pk)
 
 
 def _check_not_over(meeting: Meeting) -> None:
@@ -242,9 +273,11 @@ def item_update(*, item: AgendaItem, by: User, **fields: Any) -> AgendaItem:
     on_agenda = locked.meeting is not None and locked.status == ItemStatus.ACCEPTED
     if on_agenda and "minutes_needed" in changed:
         assert locked.meeting is not None
-        others = _accepted(locked.meeting).exclude(pk=locked.pk)
+        # Lock the meeting so two changes at once cannot both pass the check below.
+        current = _lock_meeting(locked.meeting)
+        others = _accepted(current).exclude(pk=locked.pk)
         total = (others.aggregate(t=Sum("minutes_needed"))["t"] or 0) + locked.minutes_needed
-        _check_fits(locked.meeting, total)
+        _check_fits(current, total)
     locked.save()
     if on_agenda and any(name in AGENDA_FIELDS for name in changed):
         assert locked.meeting is not None
@@ -304,7 +337,13 @@ def item_triage(
         if locked.status == ItemStatus.ACCEPTED:
             raise ValidationError("This item is already on the agenda.")
         target = _triage_target(locked, defer_to)
-        _check_fits(target, agenda_minutes(target) + locked.minutes_needed, "meeting")
+        # Checked against the locked row, so its length is the current one too.
+        current = _lock_meeting(target)
+        _check_fits(current, agenda_minutes(current) + locked.minutes_needed, "meeting")
+        if locked.meeting is None:
+            # Taken from the forward plan: the member submitted it in time (the plan has
+            # no deadline) and the chairs chose the meeting, so it is not late for it.
+            locked.late = False
         locked.meeting = target
         locked.status = ItemStatus.ACCEPTED
         _place_before_aob(target, locked)
@@ -324,6 +363,12 @@ def item_triage(
         locked.deferred_from = locked.meeting
         locked.meeting = defer_to
         locked.status = ItemStatus.DEFERRED
+        # Late means late for the meeting the item is on: judge it again against the new
+        # meeting's deadline (an item late for one meeting may be in good time for a later
+        # one). The forward plan has no deadline, so an item deferred there is not late.
+        locked.late = defer_to is not None and locked.submitted_at > services.submission_deadline(
+            defer_to, services.settings_for(locked.partnership)
+        )
     elif decision == "decline":
         locked.status = ItemStatus.DECLINED
     else:
@@ -381,6 +426,9 @@ def agenda_reorder(*, meeting: Meeting, by: User, positions: dict[int, int]) -> 
     """Put the items in the order of the numbers given (item id -> place, 1 first)."""
     require_triage(by, meeting.partnership)
     items = _movable(meeting)
+    # Reordering keeps the length, but take the meeting's lock (after the items', as
+    # everywhere) so it takes turns with accepts, time changes and sign-off.
+    _lock_meeting(meeting)
     if set(positions) - {each.pk for each in items}:
         raise ValidationError("The agenda changed while you were ordering it; try again.")
     current = {each.pk: n for n, each in enumerate(items, start=1)}
@@ -418,8 +466,19 @@ def agenda_changed(meeting: Meeting, what: str) -> None:
 def agenda_state(meeting: Meeting) -> dict[str, Any]:
     """Who has approved the current revision and whether every side has."""
     sides = list(Side.objects.filter(partnership_id=meeting.partnership_id))
+    # Only a chair's or co-chair's approval counts (SIGNOFF_ROLES; a manager's too where
+    # there are no sides); one recorded by anyone else, such as a vice-chair, is ignored.
+    # Any of their memberships counts, ended or not, so an approval stands after its
+    # chair steps down.
+    roles = access.SIGNOFF_ROLES if sides else access.SIGNOFF_ROLES | MANAGING_ROLES
+    signs_off = Membership.objects.filter(
+        partnership_id=meeting.partnership_id,
+        person_id=OuterRef("approved_by_id"),
+        role__in=roles,
+    )
     approvals = list(
         AgendaApproval.objects.filter(meeting=meeting, revision=meeting.agenda_revision)
+        .filter(Exists(signs_off))
         .select_related("side", "approved_by")
         .order_by("approved_at", "pk")
     )
@@ -439,15 +498,17 @@ def agenda_state(meeting: Meeting) -> dict[str, Any]:
 
 def _approver_side(meeting: Meeting, by: User) -> Side | None:
     partnership = meeting.partnership
-    chairing = access.chair_memberships(by, partnership).select_related("side").first()
+    chairing = (
+        access.chair_memberships(by, partnership, access.SIGNOFF_ROLES)
+        .select_related("side")
+        .first()
+    )
     if not Side.objects.filter(partnership=partnership).exists():
         if chairing is None and not can_manage(by, partnership):
-            raise PermissionDenied(
-                "Only the partnership's chairs and managers can approve the agenda."
-            )
+            raise PermissionDenied(SIGNOFF_ONLY_NO_SIDES)
         return None
     if chairing is None:
-        raise PermissionDenied("Only a chair, co-chair or vice-chair can approve the agenda.")
+        raise PermissionDenied(SIGNOFF_ONLY)
     if chairing.side is None:
         raise ValidationError(
             "Your membership has no side, so your approval cannot count for a side. Ask a "
@@ -660,7 +721,7 @@ def meeting_section(meeting: Meeting, user: User) -> dict[str, Any]:
     total = sum(row["item"].minutes_needed for row in rows)
     state = agenda_state(meeting)
     triager = can_triage(user, partnership)
-    chairing = access.is_chair(user, partnership)
+    chairing = access.can_sign_off(user, partnership)
     no_sides = not state["needed_sides"]
     mine = {a.approved_by_id for a in state["approvals"]}
     return {

@@ -11,15 +11,15 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Count, F, Min, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from partnerwell.core.models import Membership, Partnership, Side
 from partnerwell.healthcheck.evidence import register as register_indicator
 from partnerwell.healthcheck.models import ANONYMITY_FLOOR_MINIMUM
+from partnerwell.meetings.attendance import NOT_COUNTED_ROLES, meeting_day
 from partnerwell.meetings.models import (
     AgendaItem,
-    Attendance,
     ItemStatus,
     Meeting,
     MeetingReview,
@@ -38,8 +38,10 @@ PRESENT = (Presence.PRESENT, Presence.DEPUTY)
 DECISION_MAKER_RULE = (
     "Of the members who can take decisions for their organisation, the share present (in "
     "person or through a named deputy) at the meetings held in the twelve months before the "
-    "date whose register was taken. A decision-maker counts as expected at every such meeting "
-    "held while they were a member."
+    "date whose register was taken, as the register recorded it (a deputy counts when they can "
+    "decide for the member's organisation). A decision-maker on the register counts as expected "
+    "at every such meeting held while they were a member; observers, advisers and deputies are "
+    "not on the register and are not expected."
 )
 STRATEGIC_SHARE_RULE = (
     "Of the agenda time given to accepted items at meetings in the twelve months before the "
@@ -59,8 +61,8 @@ PAPERS_ON_TIME_RULE = (
 MEETING_REVIEW_RULE = (
     "The average of the three meeting-review questions (added value, all voices heard, time on "
     "what matters) over all answers for meetings in the twelve months before the date, turned "
-    "from 1 to 5 into 0 to 100 (1 is 0, 3 is 50, 5 is 100). Shown only when at least three "
-    "people have answered in all."
+    "from 1 to 5 into 0 to 100 (1 is 0, 3 is 50, 5 is 100). Reviews still open are left out "
+    "until they close. Shown only when at least three people have answered in all."
 )
 
 
@@ -89,38 +91,40 @@ def _share(part: float | int | None, whole: float | int | None) -> float | None:
 
 
 def decision_maker_attendance(partnership: Partnership, on: dt.date) -> float | None:
-    """Decision-makers present as a share of those expected, at held meetings with a register."""
-    held = (
+    """Decision-makers present as a share of those expected, at held meetings with a
+    register (two queries).
+
+    Present is what the register recorded for each meeting (a deputy counts only when
+    they can decide for the member's organisation); expected is, for each such meeting,
+    the decision-makers who count for the register (not observers, advisers or
+    deputies) and were members on the meeting's day.
+    """
+    meetings = list(
         _meetings(partnership, on)
-        .filter(status__in=HELD_STATUSES)
-        .filter(attendance__presence__in=[p.value for p in Presence])
-        .values("pk")
-        .distinct()
+        .filter(status__in=HELD_STATUSES, decision_makers_present__isnull=False)
+        .only("pk", "starts_at", "time_zone", "decision_makers_present")
     )
-    present = Attendance.objects.filter(
-        meeting__in=held, presence__in=PRESENT, membership__decision_maker=True
-    ).count()
-    # One row per held meeting and decision-maker who was a member on the meeting's day.
-    expected = Membership.objects.filter(
-        partnership=partnership,
-        decision_maker=True,
-        partnership__meetings__in=held,
-    ).aggregate(
-        n=Count(
-            "partnership__meetings",
-            filter=(
-                Q(start_date__isnull=True)
-                | Q(start_date__lte=TruncDate(F("partnership__meetings__starts_at")))
-            )
-            & (
-                Q(end_date__isnull=True)
-                | Q(end_date__gt=TruncDate(F("partnership__meetings__starts_at")))
-            ),
+    if not meetings:
+        return None
+    spans = list(
+        Membership.objects.filter(partnership=partnership, decision_maker=True)
+        .exclude(role__in=NOT_COUNTED_ROLES)
+        .values_list("start_date", "end_date")
+    )
+    present = expected = 0
+    for meeting in meetings:
+        day = meeting_day(meeting)
+        present += meeting.decision_makers_present or 0
+        # The same test as Membership.objects.current(on=day).
+        expected += sum(
+            1
+            for start, end in spans
+            if (start is None or start <= day) and (end is None or end > day)
         )
-    )["n"]
     if not expected:
         return None
-    # Someone who joined on the day and was also present cannot push the figure past 100.
+    # A deputy who can decide standing in for a member who cannot still counts as
+    # present, so the figure is capped at 100.
     return min(100.0, _share(present, expected) or 0.0)
 
 
@@ -185,8 +189,10 @@ def papers_on_time(partnership: Partnership, on: dt.date) -> float | None:
 
 def meeting_review(partnership: Partnership, on: dt.date) -> float | None:
     """The mean of the three review scores, 1–5 as 0–100; None below the anonymity floor."""
+    # Open reviews wait, as on the meeting's own page: reading the figure before and
+    # after one more answer would tell what that person gave.
     totals: dict[str, Any] = MeetingReview.objects.filter(
-        meeting__in=_meetings(partnership, on)
+        meeting__in=_meetings(partnership, on).filter(review_open=False)
     ).aggregate(
         n=Count("id"),
         total=Sum(F("added_value") + F("voices_heard") + F("time_well_spent")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from crispy_forms_gds.helper import FormHelper
@@ -12,6 +13,7 @@ from django.db.models.functions import Lower
 
 from partnerwell.core.forms import GDSForm, MemberChoiceField, choice_field, date_input
 from partnerwell.core.models import Membership, Organisation
+from partnerwell.meetings.minutes import decided_on_problem
 from partnerwell.meetings.models import AgendaItem, Decision, Meeting
 
 ENTRY_PREFIX = "entry_"
@@ -123,6 +125,13 @@ class DecisionForm(GDSForm):
         field.choices = [("", "Not about one item")] + [
             (item.pk, item_label(numbers[item.pk], item)) for item in items
         ]
+        self.meeting = meeting
+
+    def clean_decided_on(self) -> dt.date | None:
+        decided_on: dt.date | None = self.cleaned_data.get("decided_on")
+        if decided_on is not None and (problem := decided_on_problem(self.meeting, decided_on)):
+            raise forms.ValidationError(problem)
+        return decided_on
 
 
 class ActionMinuteForm(GDSForm):

@@ -22,6 +22,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -32,7 +33,7 @@ from partnerwell.core.exports import safe_cell
 from partnerwell.core.models import Membership, Organisation, Partnership, User
 from partnerwell.delivery.actions import Origin, action_create
 from partnerwell.delivery.models import Action, ActionSource, ActionStatus
-from partnerwell.meetings import services
+from partnerwell.meetings import access, services
 from partnerwell.meetings.models import (
     LIFECYCLE,
     AgendaItem,
@@ -52,6 +53,14 @@ LOCKED = (
     "These minutes were approved and are locked. To change them, record a correction "
     "with the reason for it."
 )
+BACK_TO_DRAFT = (
+    "The circulated minutes were changed, so they are a draft again: circulate them again "
+    "so that members see the changes before they are approved."
+)
+# A version in one of these states has been sent to the members.
+SENT = (MinutesStatus.CIRCULATED, MinutesStatus.APPROVED, MinutesStatus.SUPERSEDED)
+# How far a decision's date may be from the day of the meeting that took it.
+DECIDED_WITHIN_DAYS = 366
 
 
 # Reading ---------------------------------------------------------------------------
@@ -150,8 +159,9 @@ def _check_entries(meeting: Meeting, entries: dict[int, str]) -> list[AgendaItem
     return items
 
 
-def _write_entries(minutes: Minutes, items: list[AgendaItem], entries: dict[int, str]) -> None:
-    """Create or change one entry per item named in `entries` (three queries at most)."""
+def _write_entries(minutes: Minutes, items: list[AgendaItem], entries: dict[int, str]) -> bool:
+    """Create or change one entry per item named in `entries` (three queries at most);
+    whether any text changed."""
     existing = {e.item_id: e for e in MinuteEntry.objects.filter(minutes=minutes)}
     changed, new = [], []
     for item in items:
@@ -166,6 +176,7 @@ def _write_entries(minutes: Minutes, items: list[AgendaItem], entries: dict[int,
             changed.append(entry)
     MinuteEntry.objects.bulk_update(changed, ["text"])
     MinuteEntry.objects.bulk_create(new)
+    return bool(changed or [e for e in new if e.text])
 
 
 @transaction.atomic
@@ -174,7 +185,9 @@ def minutes_save(
 ) -> Minutes:
     """Create the first version of the minutes as a draft, or change the current one.
 
-    Refused before the meeting has started and once the minutes are approved.
+    Refused before the meeting has started and once the minutes are approved. Changing
+    circulated minutes puts them back to draft: members were sent what they said, so
+    they must be circulated again before they can be approved.
     """
     # Locked, so two people saving the first draft at once cannot both make version 1.
     locked_meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
@@ -190,10 +203,17 @@ def minutes_save(
         current = Minutes.objects.create(
             meeting=locked_meeting, version=1, summary=summary.strip(), created_by=by
         )
-    else:
-        current.summary = summary.strip()
-        current.save(update_fields=["summary", "updated_at"])
-    _write_entries(current, items, entries)
+        _write_entries(current, items, entries)
+        return current
+    changed = current.summary != summary.strip()
+    current.summary = summary.strip()
+    changed = _write_entries(current, items, entries) or changed
+    fields = ["summary", "updated_at"]
+    if changed and current.status == MinutesStatus.CIRCULATED:
+        current.status = MinutesStatus.DRAFT
+        current.circulated_at = None
+        fields += ["status", "circulated_at"]
+    current.save(update_fields=fields)
     return current
 
 
@@ -325,7 +345,45 @@ def minutes_correct(
 
 # Decisions -------------------------------------------------------------------------
 
-_NUMBER = re.compile(r"^D\d{4}/(\d+)$")
+# Any number of digits in the year, so one odd reference cannot stop the numbering.
+_NUMBER = re.compile(r"^D\d+/(\d+)$")
+
+
+def decided_on_problem(meeting: Meeting, decided_on: dt.date) -> str:
+    """Why `decided_on` cannot be the date of a decision of `meeting`, or ""."""
+    day = meeting.starts_at.astimezone(meeting.tz).date()
+    if abs((decided_on - day).days) <= DECIDED_WITHIN_DAYS:
+        return ""
+    return (
+        f"The date of the decision must be within a year of the meeting, which was on "
+        f"{day:%-d %B %Y}; leave it empty for the day of the meeting."
+    )
+
+
+def sees_every_decision(user: User, partnership: Partnership) -> bool:
+    """Managers and chairs see decisions before the minutes are circulated."""
+    return can_manage(user, partnership) or access.is_chair(user, partnership)
+
+
+def visible_decisions(
+    user: User, partnership: Partnership, decisions: QuerySet[Decision]
+) -> QuerySet[Decision]:
+    """The decisions the person may see: all for managers and chairs; for everyone
+    else only those of meetings whose minutes have been circulated (any version sent
+    out), as draft minutes and what they record are not shown to members."""
+    if sees_every_decision(user, partnership):
+        return decisions
+    sent = Minutes.objects.filter(meeting_id=OuterRef("meeting_id"), status__in=SENT)
+    return decisions.filter(Exists(sent))
+
+
+def get_visible_decision(user: User, pk: int) -> Decision:
+    """A decision of the person's partnership that they may see; 404 otherwise."""
+    decision = access.get_decision(user, pk)
+    found = Decision.objects.filter(pk=decision.pk)
+    if not visible_decisions(user, decision.partnership, found).exists():
+        raise Http404("No decision found.")
+    return decision
 
 
 def _next_reference(partnership: Partnership, year: int) -> str:
@@ -359,6 +417,8 @@ def decision_record(
     if item is not None and (item.meeting_id != meeting.pk or item.status != ItemStatus.ACCEPTED):
         raise ValidationError({"item": "Choose an item on this meeting's agenda."})
     decided_on = decided_on or meeting.starts_at.astimezone(meeting.tz).date()
+    if problem := decided_on_problem(meeting, decided_on):
+        raise ValidationError({"decided_on": problem})
     # Two decisions saved at once would otherwise both take the next number; the lock
     # queues them on PostgreSQL, and the retry covers databases without row locks.
     partnership = Partnership.objects.select_for_update().get(pk=meeting.partnership_id)
@@ -412,13 +472,12 @@ def decision_search(
     )
 
 
-def decision_years(partnership: Partnership) -> list[int]:
-    return [
-        d.year
-        for d in Decision.objects.filter(partnership=partnership).dates(
-            "decided_on", "year", order="DESC"
-        )
-    ]
+def decision_years(user: User, partnership: Partnership) -> list[int]:
+    """The years of the decisions the person may see, newest first."""
+    decisions = visible_decisions(
+        user, partnership, Decision.objects.filter(partnership=partnership)
+    )
+    return [d.year for d in decisions.dates("decided_on", "year", order="DESC")]
 
 
 EXPORT_HEADER = [
@@ -530,7 +589,9 @@ def meeting_section(meeting: Meeting, user: User) -> dict[str, Any]:
         "can_manage": can_manage(user, meeting.partnership),
         "started": has_started(meeting, now) and not meeting.is_cancelled,
         "decisions": list(
-            Decision.objects.filter(meeting=meeting).select_related("item").order_by("pk")
+            visible_decisions(user, meeting.partnership, Decision.objects.filter(meeting=meeting))
+            .select_related("item")
+            .order_by("pk")
         ),
         "to_approve": waiting,
         "approval_open": meeting.starts_at <= now and not meeting.is_cancelled,

@@ -2,7 +2,9 @@
 
 Answers are anonymous: a MeetingReview row holds only the meeting, the three
 scores, the comment and the day. Nothing about a meeting's answers is shown
-until at least ANONYMITY_FLOOR_MINIMUM people have answered.
+until at least ANONYMITY_FLOOR_MINIMUM people have answered, nor while the review
+is open: someone reading the results before and after one more answer could
+otherwise work out that person's scores and comment.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from partnerwell.meetings.models import Meeting, MeetingReview
 
 FLOOR = ANONYMITY_FLOOR_MINIMUM
 COMMENT_MAX = 2000
+WAIT_FOR_CLOSE = "Results appear when the review closes."
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,13 @@ def review_open(*, meeting: Meeting, by: User) -> Meeting:
         )
     if locked.review_open:
         raise ValidationError("The review is already open.")
+    # Results show once a review closes; reopening one with answers would let anyone compare
+    # the results before and after and pick out the later answers.
+    if MeetingReview.objects.filter(meeting=locked).exists():
+        raise ValidationError(
+            "This review has closed with answers, so it cannot be opened again: "
+            "comparing its results before and after would show the later answers."
+        )
     Meeting.objects.filter(pk=locked.pk).update(review_open=True, updated_at=timezone.now())
     meeting.refresh_from_db()
     return meeting
@@ -191,16 +201,21 @@ def _figures(mean: float | None) -> dict[str, float | None]:
 
 
 def review_results(meeting: Meeting, *, with_comments: bool = True) -> dict[str, Any]:
-    """A meeting's results, or only that there are too few answers (below the floor).
+    """A meeting's results, or only that the review is still open or that there are
+    too few answers (below the floor).
 
-    Below the floor the dict says nothing about the answers, not even how many:
-    ``shown`` is False and every figure is None or empty.
+    While the review is open, or below the floor, the dict says nothing about the
+    answers, not even how many: ``shown`` is False and every figure is None or empty.
     """
-    row = MeetingReview.objects.filter(meeting=meeting).aggregate(**_aggregates())
-    n = int(row["n"])
+    if meeting.review_open:
+        n = 0
+    else:
+        row = MeetingReview.objects.filter(meeting=meeting).aggregate(**_aggregates())
+        n = int(row["n"])
     shown = n >= FLOOR
     result: dict[str, Any] = {
         "floor": FLOOR,
+        "open": meeting.review_open,
         "shown": shown,
         "count": n if shown else None,
         "questions": [],
@@ -246,7 +261,8 @@ def review_trend(partnership: Partnership) -> list[dict[str, Any]]:
     """Each reviewed meeting of the partnership, oldest first, with its scores (one query).
 
     A meeting counts as reviewed when its review is open or anyone has answered;
-    meetings below the floor are listed with ``shown`` False and no figures.
+    meetings whose review is still open or below the floor are listed with ``shown``
+    False and no figures.
     """
     sums = {f"sum_{key}": Sum(f"reviews__{key}") for key in SCORE_KEYS}
     meetings = (
@@ -259,7 +275,7 @@ def review_trend(partnership: Partnership) -> list[dict[str, Any]]:
     rows = []
     for m in meetings:
         n = int(m["n"])
-        shown = n >= FLOOR
+        shown = n >= FLOOR and not m["review_open"]
         means = {key: _mean(m[f"sum_{key}"], n) if shown else None for key in SCORE_KEYS}
         overall = _overall(list(means.values()))
         rows.append(
@@ -306,7 +322,8 @@ def _day(day: dt.date) -> str:
 
 def _trend_summary(rows: Sequence[Mapping[str, Any]]) -> str:
     shown = [r for r in rows if r["shown"]]
-    hidden = len(rows) - len(shown)
+    still_open = len([r for r in rows if r["open"]])
+    hidden = len(rows) - len(shown) - still_open
     if not rows:
         return "No meeting has been reviewed yet."
     parts = [f"{len(rows)} reviewed meeting{'s' if len(rows) != 1 else ''}."]
@@ -321,6 +338,11 @@ def _trend_summary(rows: Sequence[Mapping[str, Any]]) -> str:
                 else "."
             )
         )
+    if still_open:
+        parts.append(
+            f"{still_open} review{'s are' if still_open != 1 else ' is'} still open; "
+            "results appear when the review closes."
+        )
     if hidden:
         parts.append(
             f"{hidden} meeting{'s have' if hidden != 1 else ' has'} too few answers to show."
@@ -333,7 +355,8 @@ def trend_chart(rows: Sequence[Mapping[str, Any]], *, chart_id: str = "review-tr
 
     Server-side SVG under the health-check chart rules: text escaped, no inline
     styles, role="img" with a title and a description; the table beside it has
-    every number. A meeting below the floor says "Too few answers" in words.
+    every number. A meeting below the floor says "Too few answers" in words, one whose
+    review is open that its results come when it closes.
     """
     top, row_height = 30.0, 40.0
     bottom = top + row_height * max(len(rows), 1)
@@ -381,10 +404,11 @@ def trend_chart(rows: Sequence[Mapping[str, Any]], *, chart_id: str = "review-tr
         if not row["shown"] or score is None:
             parts.append(
                 format_html(
-                    '<text x="{}" y="{}" font-style="italic" fill="{}">Too few answers</text>',
+                    '<text x="{}" y="{}" font-style="italic" fill="{}">{}</text>',
                     PLOT_LEFT + 2,
                     _num(bar_y + 12),
                     MUTED_COLOUR,
+                    "Results when the review closes" if row["open"] else "Too few answers",
                 )
             )
             continue

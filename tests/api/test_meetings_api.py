@@ -435,6 +435,45 @@ def test_it_lists_the_forward_plan_without_declined_items(
     assert [i["id"] for i in listed] == [raised]
 
 
+def test_it_shows_a_declined_item_only_to_its_submitter_and_the_chairs(
+    ids: dict[str, int],
+    dave_api: ApiClient,
+    bob_api: ApiClient,
+    chair_api: ApiClient,
+    partnership_a: Partnership,
+    dave: User,
+) -> None:
+    meeting_id = ids["coming_meeting_id"]
+    declined = AgendaItem.objects.create(
+        partnership=partnership_a,
+        meeting_id=meeting_id,
+        title="Turned down",
+        status=ItemStatus.DECLINED,
+        submitted_by=dave,
+    )
+    path = f"/meetings/{meeting_id}/agenda-items"
+
+    def listed(api: ApiClient) -> list[int]:
+        return [i["id"] for i in api.get(path).json()["items"]]
+
+    assert declined.pk not in listed(bob_api)
+    assert declined.pk in listed(dave_api)
+    assert declined.pk in listed(chair_api)
+    assert bob_api.get(f"/agenda-items/{declined.pk}").status_code == 404
+
+
+def test_it_lets_only_a_chair_or_co_chair_sign_off(
+    ids: dict[str, int], alice_api: ApiClient, chair_api: ApiClient
+) -> None:
+    meeting = Meeting.objects.get(pk=ids["coming_meeting_id"])
+    path = f"/meetings/{meeting.pk}/agenda-approvals"
+    body = {"revision": meeting.agenda_revision}
+    refused = alice_api.post(path, body)
+    assert refused.status_code == 403
+    assert "chair or co-chair" in refused.json()["message"]
+    assert "vice-chair" not in refused.json()["message"]
+
+
 def test_it_lists_an_items_current_papers(
     ids: dict[str, int], bob_api: ApiClient, alice: User
 ) -> None:
@@ -590,7 +629,7 @@ def test_it_lets_only_chairs_approve(ids: dict[str, int], alice_api: ApiClient) 
 
 
 def test_it_records_a_reply_with_a_deputy(
-    ids: dict[str, int], dave_api: ApiClient, dave: User, bob_api: ApiClient
+    ids: dict[str, int], dave_api: ApiClient, dave: User, alice_api: ApiClient
 ) -> None:
     path = f"/meetings/{ids['coming_meeting_id']}/attendance/me"
     response = dave_api.call(
@@ -600,10 +639,31 @@ def test_it_records_a_reply_with_a_deputy(
     assert response.json()["name"] == "Dave Staffside"
     entry = Attendance.objects.get(meeting_id=ids["coming_meeting_id"], membership__person=dave)
     assert (entry.reply, entry.deputy_name, entry.note) == ("deputy", "Dee Puty", "On leave.")
-    listed = bob_api.get(f"/meetings/{ids['coming_meeting_id']}/attendance").json()["members"]
+    # The manager, who keeps the register, sees everyone's reply.
+    listed = alice_api.get(f"/meetings/{ids['coming_meeting_id']}/attendance").json()["members"]
     daves = next(m for m in listed if m["name"] == "Dave Staffside")
     assert daves["reply"] == "deputy" and daves["deputy_name"] == "Dee Puty"
+    assert daves["note"] == "On leave."
     assert next(m for m in listed if m["name"] == "Bob Member")["reply"] == ""
+
+
+def test_it_shows_a_plain_member_the_counts_and_only_their_own_reply(
+    ids: dict[str, int], dave_api: ApiClient, bob_api: ApiClient, chair_api: ApiClient
+) -> None:
+    path = f"/meetings/{ids['coming_meeting_id']}/attendance"
+    body = {"reply": "deputy", "deputy_name": "Dee Puty", "note": "Private reason."}
+    assert dave_api.call("put", f"{path}/me", body).status_code == 200
+    assert bob_api.call("put", f"{path}/me", {"reply": "attending"}).status_code == 200
+    seen = bob_api.get(path).json()
+    assert [(m["name"], m["reply"]) for m in seen["members"]] == [("Bob Member", "attending")]
+    assert "Private reason." not in str(seen) and "Dee Puty" not in str(seen)
+    assert seen["counts"]["attending"] == 1
+    assert seen["counts"]["deputy"] == 1
+    assert seen["counts"]["no_reply"] == seen["counts"]["members"] - 2
+    # A chair keeps the register, so sees every member.
+    everyone = chair_api.get(path).json()["members"]
+    assert len(everyone) == seen["counts"]["members"]
+    assert any(m["note"] == "Private reason." for m in everyone)
 
 
 def test_it_refuses_a_deputy_reply_without_a_name(ids: dict[str, int], dave_api: ApiClient) -> None:
@@ -694,6 +754,33 @@ def test_it_records_and_finds_decisions(
     ]
     assert len(bob_api.get(base).json()["items"]) == 2
     assert bob_api.get(f"/decisions/{decision.pk}").json()["text"] == "Fund the winter hub."
+
+
+def test_it_hides_decisions_from_members_until_the_minutes_are_circulated(
+    ids: dict[str, int], alice_api: ApiClient, bob_api: ApiClient
+) -> None:
+    Minutes.objects.filter(pk=ids["minutes_id"]).update(status=MinutesStatus.DRAFT)
+    log = f"/partnerships/{ids['partnership_id']}/decisions"
+    one = f"/decisions/{ids['decision_id']}"
+    assert bob_api.get(log).json()["items"] == []
+    assert_error(bob_api.get(one), 404)
+    assert [d["id"] for d in alice_api.get(log).json()["items"]] == [ids["decision_id"]]
+    assert alice_api.get(one).status_code == 200
+    Minutes.objects.filter(pk=ids["minutes_id"]).update(status=MinutesStatus.APPROVED)
+    assert [d["id"] for d in bob_api.get(log).json()["items"]] == [ids["decision_id"]]
+    assert bob_api.get(one).json()["text"] == "A's decision"
+
+
+def test_it_refuses_a_decision_date_far_from_the_meeting(
+    ids: dict[str, int], alice_api: ApiClient
+) -> None:
+    response = alice_api.post(
+        f"/meetings/{ids['meeting_id']}/decisions", {"text": "Later.", "decided_on": "2199-01-01"}
+    )
+    body = assert_error(response, 422)
+    assert [e["field"] for e in body["errors"]] == ["decided_on"]
+    assert "within a year of the meeting" in body["message"]
+    assert Decision.objects.count() == 1
 
 
 def test_it_refuses_a_decision_against_another_meetings_item(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 import zoneinfo
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import QuerySet
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -263,6 +266,59 @@ def test_it_defers_to_a_later_meeting_or_the_forward_plan(
     assert item.meeting is None and item.status == ItemStatus.DEFERRED
 
 
+def test_it_judges_lateness_again_when_an_item_is_deferred(
+    partnership_a: Partnership, alice: User, bob: User, mgmt_chair: User
+) -> None:
+    days = services.settings_for(partnership_a).submission_deadline_days
+    today = timezone.localtime(timezone.now(), LONDON).date()
+    soon = _meeting_on(partnership_a, alice, today + dt.timedelta(days=days - 1))
+    later = _meeting_on(partnership_a, alice, today + dt.timedelta(days=days + 30))
+    item = _item(soon, bob, partnership_a)
+    assert item.late is True
+    # Its deadline for the later meeting is still ahead, so it is in good time for that one.
+    agenda.item_triage(item=item, by=mgmt_chair, decision="defer", reason="No room", defer_to=later)
+    item.refresh_from_db()
+    assert item.meeting == later and item.late is False
+
+
+def test_it_does_not_mark_an_item_placed_from_the_forward_plan_late(
+    partnership_a: Partnership, alice: User, bob: User, mgmt_chair: User
+) -> None:
+    days = services.settings_for(partnership_a).submission_deadline_days
+    today = timezone.localtime(timezone.now(), LONDON).date()
+    soon = _meeting_on(partnership_a, alice, today + dt.timedelta(days=days - 1))
+    item = _item(soon, bob, partnership_a)
+    assert item.late is True
+    agenda.item_triage(item=item, by=mgmt_chair, decision="defer", reason="Not yet")
+    item.refresh_from_db()
+    assert item.meeting is None and item.late is False
+    # The chairs place it on the meeting whose deadline has passed: still not late.
+    agenda.item_triage(item=item, by=mgmt_chair, decision="accept", defer_to=soon)
+    item.refresh_from_db()
+    assert item.meeting == soon and item.status == ItemStatus.ACCEPTED
+    assert item.late is False
+
+
+def test_it_hides_a_declined_item_from_other_members(
+    meeting: Meeting,
+    partnership_a: Partnership,
+    dave: User,
+    mgmt_chair: User,
+    bob_client: Client,
+    alice_client: Client,
+) -> None:
+    item = _item(meeting, dave, partnership_a, title="Confidential grievance")
+    url = reverse("meetings-view-item", args=[item.pk])
+    # While it waits, everyone sees what is proposed.
+    assert bob_client.get(url).status_code == 200
+    agenda.item_triage(item=item, by=mgmt_chair, decision="decline", reason="Not for here.")
+    assert bob_client.get(url).status_code == 404
+    assert bob_client.get(reverse("meetings-add-paper", args=[item.pk])).status_code == 404
+    assert client_for(dave).get(url).status_code == 200
+    assert alice_client.get(url).status_code == 200
+    assert client_for(mgmt_chair).get(url).status_code == 200
+
+
 def test_it_refuses_triage_to_members(
     meeting: Meeting, partnership_a: Partnership, dave: User, bob_client: Client
 ) -> None:
@@ -314,11 +370,43 @@ def test_it_needs_approval_again_when_an_accepted_item_changes(
     alice_client.post(reverse("meetings-edit-item", args=[item.pk]), _form(title="Pay and grading"))
     meeting.refresh_from_db()
     assert meeting.agenda_revision == revision + 1
-    # The presenter alone is not something the chairs sign off.
+    # The printed agenda names the presenter, so changing it changes the agenda too.
     item.refresh_from_db()
     agenda.item_update(item=item, by=dave, presenter="Someone else")
     meeting.refresh_from_db()
-    assert meeting.agenda_revision == revision + 1
+    assert meeting.agenda_revision == revision + 2
+    # A field the agenda does not show leaves the agreement alone.
+    item.refresh_from_db()
+    agenda.item_update(item=item, by=dave, description="More background")
+    meeting.refresh_from_db()
+    assert meeting.agenda_revision == revision + 2
+
+
+def test_it_undoes_the_agreement_when_an_accepted_items_presenter_changes(
+    meeting: Meeting,
+    partnership_a: Partnership,
+    dave: User,
+    mgmt_chair: User,
+    staff_chair: User,
+    alice_client: Client,
+) -> None:
+    item = _item(meeting, dave, partnership_a)
+    agenda.item_triage(item=item, by=mgmt_chair, decision="accept")
+    agenda.agenda_approve(meeting=meeting, by=mgmt_chair)
+    agenda.agenda_approve(meeting=meeting, by=staff_chair)
+    meeting.refresh_from_db()
+    assert meeting.status == MeetingStatus.AGENDA_AGREED
+
+    alice_client.post(
+        reverse("meetings-edit-item", args=[item.pk]),
+        _form(title="Pay policy", ask="decision", presenter="Head of HR"),
+    )
+    item.refresh_from_db()
+    meeting.refresh_from_db()
+    assert item.presenter == "Head of HR"
+    assert meeting.status == MeetingStatus.AGENDA_OPEN
+    assert meeting.agenda_agreed_at is None
+    assert agenda.agenda_state(meeting)["agreed"] is False
 
 
 # The agenda builder ----------------------------------------------------------------
@@ -485,6 +573,81 @@ def test_it_refuses_an_agenda_longer_than_the_meeting(
     assert 'value="Fits, renamed"' in page and 'value="50"' in page
     fits.refresh_from_db()
     assert fits.minutes_needed == 15 and fits.title == "Fits"
+
+
+def _locked_models(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the models locked with select_for_update (SQLite ignores the SQL for it)."""
+    locked: list[str] = []
+    original = QuerySet.select_for_update
+
+    def spy(self: QuerySet, *args: object, **kwargs: object) -> QuerySet:
+        locked.append(self.model.__name__)
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(QuerySet, "select_for_update", spy)
+    return locked
+
+
+def test_it_locks_the_meeting_before_checking_the_agenda_fits(
+    meeting: Meeting,
+    partnership_a: Partnership,
+    dave: User,
+    alice: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    item = _item(meeting, dave, partnership_a)
+    locked = _locked_models(monkeypatch)
+    agenda.item_triage(item=item, by=alice, decision="accept")
+    assert "Meeting" in locked
+
+    locked.clear()
+    agenda.item_update(item=item, by=alice, minutes_needed=25)
+    assert "Meeting" in locked
+
+    locked.clear()
+    first = agenda.agenda_rows(meeting)[0]["item"]
+    agenda.agenda_reorder(meeting=meeting, by=alice, positions={first.pk: 99})
+    assert "Meeting" in locked
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_lets_only_one_of_two_accepts_at_once_fill_the_meeting(
+    partnership_a: Partnership, alice: User, dave: User
+) -> None:
+    if not connection.features.has_select_for_update:
+        pytest.skip("Needs a database with row locks (PostgreSQL).")
+    short = make_meeting(partnership_a, alice, hours=1)  # standing items take 40 minutes
+    first = _item(short, dave, partnership_a, title="First", minutes=15)
+    second = _item(short, dave, partnership_a, title="Second", minutes=15)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+    original = agenda._check_fits
+
+    def slow_check(meeting: Meeting, total: int, field: str = "minutes_needed") -> None:
+        # Both wait here; without the meeting's lock both would then see room. With it, the
+        # second waits for the lock instead, so the first gives up waiting after 2 seconds.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=2)
+        original(meeting, total, field)
+
+    def accept(item: AgendaItem) -> None:
+        try:
+            agenda.item_triage(item=item, by=alice, decision="accept")
+            outcomes.append("accepted")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(agenda, "_check_fits", slow_check)
+        threads = [threading.Thread(target=accept, args=(each,)) for each in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+    assert sorted(outcomes) == ["accepted", "refused"]
+    assert agenda.agenda_minutes(short) == 55
 
 
 # Pages and query counts ------------------------------------------------------------

@@ -18,7 +18,15 @@ from django.urls import reverse
 from partnerwell.core.models import Membership, Partnership, User
 from partnerwell.delivery.models import Action, ActionSource, ActionStatus
 from partnerwell.meetings import minutes as services
-from partnerwell.meetings.models import AgendaItem, Decision, ItemStatus, Meeting, MeetingStatus
+from partnerwell.meetings.models import (
+    AgendaItem,
+    Decision,
+    ItemStatus,
+    Meeting,
+    MeetingStatus,
+    Minutes,
+    MinutesStatus,
+)
 from tests.meetings.conftest import make_meeting
 
 
@@ -44,6 +52,22 @@ def item(held: Meeting, alice: User) -> AgendaItem:
         position=55,
         submitted_by=alice,
     )
+
+
+def _on(meeting: Meeting, day: dt.date) -> Meeting:
+    """Move the meeting to 10:00 on `day`, so fixed decision dates stay within a year."""
+    start = dt.datetime.combine(day, dt.time(10), tzinfo=meeting.tz)
+    Meeting.objects.filter(pk=meeting.pk).update(
+        starts_at=start, ends_at=start + dt.timedelta(hours=2)
+    )
+    meeting.refresh_from_db()
+    return meeting
+
+
+def _circulate(meeting: Meeting, by: User) -> Minutes:
+    """Write and circulate the meeting's minutes, so members see its decisions."""
+    draft = services.minutes_save(meeting=meeting, by=by, summary="Chaired by Mia.", entries={})
+    return services.minutes_circulate(minutes=draft, by=by)
 
 
 def _decide(meeting: Meeting, by: User, text: str, **kwargs: Any) -> Decision:
@@ -99,6 +123,8 @@ def test_it_refuses_an_item_of_another_meeting(
 def test_it_numbers_decisions_per_partnership_and_year(
     alice: User, carol: User, held: Meeting, held_b: Meeting
 ) -> None:
+    _on(held, dt.date(2026, 7, 1))
+    _on(held_b, dt.date(2026, 7, 1))
     first = _decide(held, alice, "One", decided_on=dt.date(2026, 3, 1))
     second = _decide(held, alice, "Two", decided_on=dt.date(2026, 3, 1))
     other_year = _decide(held, alice, "Three", decided_on=dt.date(2027, 1, 5))
@@ -116,6 +142,7 @@ def test_it_numbers_decisions_per_partnership_and_year(
 def test_it_takes_the_next_number_when_a_save_at_the_same_moment_took_it(
     alice: User, held: Meeting, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _on(held, dt.date(2026, 7, 1))
     _decide(held, alice, "One", decided_on=dt.date(2026, 3, 1))
     real = services._next_reference
     calls = []
@@ -136,7 +163,10 @@ def test_it_takes_the_next_number_when_a_save_at_the_same_moment_took_it(
 def test_it_gives_two_decisions_saved_at_once_different_numbers(
     partnership_a: Partnership, alice: User
 ) -> None:
-    held = make_meeting(partnership_a, alice, days=-14, status=MeetingStatus.HELD)
+    held = _on(
+        make_meeting(partnership_a, alice, days=-14, status=MeetingStatus.HELD),
+        dt.date(2026, 7, 1),
+    )
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -191,12 +221,13 @@ def test_it_searches_by_word_and_reference_within_the_partnership(
 
 
 def test_it_filters_by_year_newest_first(alice: User, held: Meeting) -> None:
+    _on(held, dt.date(2026, 1, 1))
     old = _decide(held, alice, "Old", decided_on=dt.date(2025, 6, 1))
     new = _decide(held, alice, "New", decided_on=dt.date(2026, 6, 1))
     newer = _decide(held, alice, "Newer", decided_on=dt.date(2026, 7, 1))
     assert list(services.decision_search(held.partnership)) == [newer, new, old]
     assert list(services.decision_search(held.partnership, year=2025)) == [old]
-    assert services.decision_years(held.partnership) == [2026, 2025]
+    assert services.decision_years(alice, held.partnership) == [2026, 2025]
 
 
 def test_it_reports_a_wrong_year_in_the_address(alice_client: Client, held: Meeting) -> None:
@@ -264,6 +295,7 @@ def test_it_shows_a_decision_with_its_meeting_item_and_actions(
         organisation=None,
         due_date=dt.date.today() + dt.timedelta(days=10),
     )
+    _circulate(held, alice)
     page = bob_client.get(reverse("meetings-view-decision", args=[decision.pk])).content.decode()
     assert decision.reference in page
     assert "March forum" in page
@@ -472,5 +504,90 @@ def test_it_refuses_decisions_and_actions_from_plain_members(
     assert response.status_code == 403
     assert Decision.objects.count() == 1
     assert not Action.objects.exists()
-    # Members can still read the log.
+    # Members can still read the log once the minutes are circulated.
+    _circulate(held, alice)
     assert bob_client.get(reverse("meetings-view-decision", args=[decision.pk])).status_code == 200
+
+
+# Decisions and the numbering ---------------------------------------------------------
+
+
+def test_it_refuses_a_decision_date_far_from_the_meeting(
+    alice_client: Client, alice: User, held: Meeting
+) -> None:
+    url = reverse("meetings-add-decision", args=[held.pk])
+    response = alice_client.post(url, {"text": "Adopt.", "decided_on": "1/1/0999"})
+    assert response.status_code == 400
+    assert "within a year of the meeting" in response.content.decode()
+    day = held.starts_at.astimezone(held.tz).date()
+    with pytest.raises(ValidationError, match="within a year of the meeting"):
+        _decide(held, alice, "Later", decided_on=day + dt.timedelta(days=367))
+    assert not Decision.objects.exists()
+    within = _decide(held, alice, "Soon after", decided_on=day + dt.timedelta(days=366))
+    assert within.reference == f"D{within.decided_on.year}/01"
+
+
+def test_it_keeps_numbering_past_a_reference_with_an_odd_year(alice: User, held: Meeting) -> None:
+    # A reference with a year of other than four digits, as an old bug could save.
+    Decision.objects.create(
+        partnership=held.partnership,
+        meeting=held,
+        reference="D999/07",
+        text="Old",
+        decided_on=dt.date(999, 1, 1),
+    )
+    assert services._next_reference(held.partnership, 999) == "D999/08"
+    day = held.starts_at.astimezone(held.tz).date()
+    assert _decide(held, alice, "New", decided_on=day).reference == f"D{day.year}/01"
+
+
+# Decisions wait for the minutes --------------------------------------------------------
+
+
+def test_it_hides_decisions_from_members_until_the_minutes_are_circulated(
+    bob_client: Client, alice_client: Client, alice: User, held: Meeting
+) -> None:
+    decision = _decide(held, alice, "Close the depot.")
+    services.minutes_save(meeting=held, by=alice, summary="Draft.", entries={})
+    view = reverse("meetings-view-decision", args=[decision.pk])
+    log = reverse("meetings-list-decisions", args=[held.partnership_id])
+    export = reverse("meetings-export-decisions", args=[held.partnership_id])
+    meeting_page = held.get_absolute_url()
+
+    assert bob_client.get(view).status_code == 404
+    assert "Close the depot." not in bob_client.get(log).content.decode()
+    assert "Close the depot." not in bob_client.get(export, {"format": "csv"}).content.decode()
+    assert decision.reference not in bob_client.get(meeting_page).content.decode()
+    # Managers see them all along.
+    assert alice_client.get(view).status_code == 200
+    assert "Close the depot." in alice_client.get(log).content.decode()
+    assert "Close the depot." in alice_client.get(export, {"format": "csv"}).content.decode()
+    assert decision.reference in alice_client.get(meeting_page).content.decode()
+
+    minutes = Minutes.objects.get(meeting=held)
+    services.minutes_circulate(minutes=minutes, by=alice)
+    assert bob_client.get(view).status_code == 200
+    assert "Close the depot." in bob_client.get(log).content.decode()
+    assert "Close the depot." in bob_client.get(export, {"format": "csv"}).content.decode()
+    assert decision.reference in bob_client.get(meeting_page).content.decode()
+
+
+def test_it_shows_decisions_of_approved_and_superseded_minutes(
+    bob: User, alice: User, held: Meeting
+) -> None:
+    decision = _decide(held, alice, "Close the depot.")
+    minutes = Minutes.objects.create(meeting=held, status=MinutesStatus.SUPERSEDED)
+    found = Decision.objects.filter(pk=decision.pk)
+    assert list(services.visible_decisions(bob, held.partnership, found)) == [decision]
+    Minutes.objects.filter(pk=minutes.pk).update(status=MinutesStatus.DRAFT)
+    assert list(services.visible_decisions(bob, held.partnership, found)) == []
+    assert services.decision_years(bob, held.partnership) == []
+    assert list(services.visible_decisions(alice, held.partnership, found)) == [decision]
+
+
+def test_it_shows_decisions_to_a_chair_before_circulation(
+    staff_chair: User, alice: User, held: Meeting
+) -> None:
+    decision = _decide(held, alice, "Close the depot.")
+    found = Decision.objects.filter(pk=decision.pk)
+    assert list(services.visible_decisions(staff_chair, held.partnership, found)) == [decision]

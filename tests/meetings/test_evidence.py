@@ -11,15 +11,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from partnerwell.core.models import Membership, Organisation, Partnership, User
+from partnerwell.core.models import Membership, Organisation, Partnership, Role, User
 from partnerwell.healthcheck.evidence import indicators
 from partnerwell.healthcheck.frameworks import load_builtin_frameworks
 from partnerwell.healthcheck.models import Framework
 from partnerwell.healthcheck.results import round_results
-from partnerwell.meetings import evidence
+from partnerwell.meetings import attendance, evidence
 from partnerwell.meetings.models import (
     AgendaItem,
-    Attendance,
     Meeting,
     MeetingReview,
     MeetingSettings,
@@ -27,6 +26,7 @@ from partnerwell.meetings.models import (
     PapersPack,
 )
 from partnerwell.meetings.services import papers_due, settings_for
+from tests.conftest import _join, _person
 from tests.healthcheck.builders import add_member, answer, make_round
 from tests.meetings.conftest import make_meeting
 
@@ -59,35 +59,69 @@ def _item(meeting: Meeting | None, partnership: Partnership, **fields: object) -
     )
 
 
-def _register(meeting: Meeting, presence: dict[int, str]) -> None:
-    """The register as taken on the day: membership id -> present, absent, apologies, deputy."""
-    for membership_id, value in presence.items():
-        Attendance.objects.create(meeting=meeting, membership_id=membership_id, presence=value)
+def _register(
+    meeting: Meeting, presence: dict[int, str], deputies: dict[int, str] | None = None
+) -> None:
+    """The register as taken on the day, through the service that records it:
+    membership id -> present, absent, apologies, deputy (named in `deputies`)."""
+    deputies = deputies or {}
+    by = meeting.created_by
+    assert by is not None
+    entries = [(pk, value, deputies.get(pk, "")) for pk, value in presence.items()]
+    attendance.register_record(meeting=meeting, by=by, entries=entries)
+
+
+def _recorded(meeting: Meeting, decision_makers: int) -> None:
+    """A register recorded on a meeting the service would not take one for."""
+    Meeting.objects.filter(pk=meeting.pk).update(decision_makers_present=decision_makers)
 
 
 # Decision-makers at meetings ---------------------------------------------------------
 
 
 def test_it_counts_decision_makers_present_at_held_meetings(
-    partnership_a: Partnership, alice: User, bob: User, mgmt_chair: User
+    partnership_a: Partnership,
+    council: Organisation,
+    alice: User,
+    bob: User,
+    mgmt_chair: User,
 ) -> None:
     a, b, m = (_membership(u).pk for u in (alice, bob, mgmt_chair))
+    # Deciding deputies, observers and advisers are never on the register, so they are
+    # never expected.
+    _join(
+        partnership_a,
+        _person("dan@example.org", "Dan Deputy"),
+        council,
+        Role.DEPUTY,
+        "Management side",
+        decision_maker=True,
+        deputy_for_id=a,
+    )
+    _join(
+        partnership_a,
+        _person("olive@example.org", "Olive Observer"),
+        council,
+        Role.OBSERVER,
+        decision_maker=True,
+    )
     recent = make_meeting(partnership_a, alice, days=-10, status=HELD)
-    # Alice present, Mia gave apologies; Bob is present but does not decide: 1 of 2.
-    _register(recent, {a: "present", m: "apologies", b: "present"})
+    # Alice present; Mia sent a deputy who cannot decide for her; Bob does not decide: 1 of 2.
+    _register(recent, {a: "present", m: "deputy", b: "present"}, {m: "Sam Stand-in"})
     earlier = make_meeting(partnership_a, alice, days=-40, status=MeetingStatus.MINUTES_APPROVED)
-    # A named deputy counts for Alice: 2 of 2.
-    _register(earlier, {a: "deputy", m: "present"})
+    # Dan, Alice's registered deputy who can decide, counts for her: 2 of 2.
+    _register(earlier, {a: "deputy", m: "present"}, {a: "Dan Deputy"})
+    assert Meeting.objects.get(pk=recent.pk).decision_makers_present == 1
+    assert Meeting.objects.get(pk=earlier.pk).decision_makers_present == 2
     # Left out: held but no register; a year and more ago; cancelled; not yet held.
     make_meeting(partnership_a, alice, days=-20, status=HELD)
-    too_old = make_meeting(partnership_a, alice, days=-400, status=HELD)
-    _register(too_old, {a: "absent", m: "absent"})
+    _recorded(make_meeting(partnership_a, alice, days=-400, status=HELD), 2)
     cancelled = make_meeting(partnership_a, alice, days=-30, status=HELD)
-    _register(cancelled, {a: "absent", m: "absent"})
+    _recorded(cancelled, 2)
     _cancel(cancelled)
     coming = make_meeting(partnership_a, alice, days=-1, status=MeetingStatus.PAPERS_PUBLISHED)
-    _register(coming, {a: "absent"})
-    # Three of the four expected decision-makers were there.
+    _recorded(coming, 2)
+    # Three of the four expected decision-makers (Alice and Mia, twice) were there.
     assert evidence.decision_maker_attendance(partnership_a, _today()) == 75.0
 
 
@@ -95,9 +129,9 @@ def test_it_expects_a_decision_maker_only_while_they_are_a_member(
     partnership_a: Partnership, alice: User, mgmt_chair: User
 ) -> None:
     meeting = make_meeting(partnership_a, alice, days=-10, status=HELD)
-    _register(meeting, {_membership(alice).pk: "present"})
-    # Mia joined after the meeting, so she was not expected at it.
+    # Mia joined after the meeting, so she was not on its register nor expected at it.
     Membership.objects.filter(person=mgmt_chair).update(start_date=_today())
+    _register(meeting, {_membership(alice).pk: "present"})
     assert evidence.decision_maker_attendance(partnership_a, _today()) == 100.0
     # Had she been a member, her absence would halve the figure.
     Membership.objects.filter(person=mgmt_chair).update(start_date=dt.date(2024, 1, 1))
@@ -254,6 +288,20 @@ def test_it_turns_review_scores_into_a_figure_out_of_100(
     _reviews(make_meeting(partnership_a, alice, days=-400, status=HELD), (1, 1, 1))
     # (15 + 9 + 9) / 9 answers = 3.667 on 1–5, so (3.667 - 1) × 25 = 66.7.
     assert evidence.meeting_review(partnership_a, _today()) == 66.7
+
+
+def test_it_leaves_open_reviews_out_of_the_review_figure(
+    partnership_a: Partnership, alice: User
+) -> None:
+    closed = make_meeting(partnership_a, alice, days=-40, status=HELD)
+    _reviews(closed, (5, 5, 5), (3, 3, 3), (4, 4, 4))
+    still_open = make_meeting(partnership_a, alice, days=-1, status=HELD)
+    Meeting.objects.filter(pk=still_open.pk).update(review_open=True)
+    _reviews(still_open, (1, 1, 1))
+    assert evidence.meeting_review(partnership_a, _today()) == 75.0
+    Meeting.objects.filter(pk=still_open.pk).update(review_open=False)
+    # (36 + 3) / 12 = 3.25 on 1–5, so 56.2 out of 100.
+    assert evidence.meeting_review(partnership_a, _today()) == 56.2
 
 
 def test_it_has_no_review_figure_below_the_anonymity_floor(

@@ -515,3 +515,55 @@ def test_it_brings_a_later_correction_to_the_first_meeting_after_it(
     following = in_progress(make_meeting(partnership_a, alice, days=0, title="July forum"))
     assert "Minutes of the previous meeting: approve" in _section(following, alice)
     assert services.minutes_approve(minutes=v2, by=alice, at_meeting=following).version == 2
+
+
+# Changing circulated minutes ------------------------------------------------------------
+
+
+def test_it_puts_changed_circulated_minutes_back_to_draft(
+    alice_client: Client, alice: User, held: Meeting, item: AgendaItem
+) -> None:
+    minutes = services.minutes_circulate(minutes=_draft(held, alice), by=alice)
+    url = reverse("meetings-edit-minutes", args=[held.pk])
+    page = alice_client.get(url).content.decode()
+    assert "Changing them makes them a draft again" in page
+    response = alice_client.post(url, {"summary": "Chaired by Mia.", **_entries(held, "Later")})
+    assert response.status_code == 302
+    minutes.refresh_from_db()
+    assert (minutes.status, minutes.circulated_at) == (MinutesStatus.DRAFT, None)
+    assert MinuteEntry.objects.get(minutes=minutes, item=item).text.startswith("Later")
+    page = alice_client.get(url).content.decode()
+    assert "circulate them again" in page
+    assert "Circulate the draft to members" in page
+
+
+def test_it_keeps_circulated_minutes_circulated_when_nothing_changed(
+    alice: User, held: Meeting, item: AgendaItem
+) -> None:
+    minutes = services.minutes_circulate(minutes=_draft(held, alice), by=alice)
+    _draft(held, alice)
+    minutes.refresh_from_db()
+    assert minutes.status == MinutesStatus.CIRCULATED
+    assert minutes.circulated_at is not None
+
+
+def test_it_refuses_to_approve_minutes_changed_after_circulation(
+    alice: User, held: Meeting, next_started: Meeting, item: AgendaItem
+) -> None:
+    circulated = services.minutes_circulate(minutes=_draft(held, alice), by=alice)
+    _draft(held, alice, text="Changed after circulation.")
+    with pytest.raises(ValidationError, match="Circulate the draft"):
+        services.minutes_approve(minutes=circulated, by=alice, at_meeting=next_started)
+    circulated.refresh_from_db()
+    assert circulated.status == MinutesStatus.DRAFT
+    assert circulated.approved_at is None
+
+
+def test_it_approves_minutes_circulated_again_after_a_change(
+    alice: User, held: Meeting, next_started: Meeting, item: AgendaItem
+) -> None:
+    minutes = services.minutes_circulate(minutes=_draft(held, alice), by=alice)
+    _draft(held, alice, text="Changed after circulation.")
+    services.minutes_circulate(minutes=minutes, by=alice)
+    approved = services.minutes_approve(minutes=minutes, by=alice, at_meeting=next_started)
+    assert approved.status == MinutesStatus.APPROVED

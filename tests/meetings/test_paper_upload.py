@@ -229,6 +229,20 @@ def test_it_hides_papers_from_other_partnerships_and_anonymous_people(
     assert response.url.startswith(resolve_url(settings.LOGIN_URL))
 
 
+def test_it_hides_a_declined_items_papers_from_other_members(
+    meeting: Meeting, alice: User, bob: User, dave: User
+) -> None:
+    item = _item(meeting, dave)
+    paper = agenda.paper_add(item=item, by=dave, upload=_upload("grievance.pdf", pdf_bytes(1)))
+    url = reverse("meetings-download-paper", args=[paper.pk])
+    assert client_for(bob).get(url).status_code == 200
+    agenda.item_triage(item=item, by=alice, decision="decline", reason="Not for this forum.")
+    response = client_for(bob).get(url)
+    assert response.status_code == 404
+    assert client_for(dave).get(url).status_code == 200
+    assert client_for(alice).get(url).status_code == 200
+
+
 def test_it_lists_papers_on_the_agenda(
     meeting: Meeting, partnership_a: Partnership, bob: User, alice: User
 ) -> None:

@@ -59,6 +59,16 @@ def test_it_opens_the_review(alice_client: Client, held: Meeting) -> None:
     assert held.review_open is True
 
 
+def test_it_refuses_to_reopen_a_review_that_closed_with_answers(
+    alice_client: Client, held: Meeting
+) -> None:
+    _answers(held, (4, 4, 4), (3, 3, 3), (5, 5, 5))
+    response = alice_client.post(f"/meetings/{held.pk}/review/open/", follow=True)
+    assert "cannot be opened again" in response.content.decode()
+    held.refresh_from_db()
+    assert held.review_open is False
+
+
 def test_it_lets_a_chair_close_the_review(mgmt_chair_client: Client, open_review: Meeting) -> None:
     response = mgmt_chair_client.post(f"/meetings/{open_review.pk}/review/close/")
     assert response.status_code == 302
@@ -379,3 +389,49 @@ def test_it_costs_the_same_queries_for_2_and_12_meetings(
         page = bob_client.get(url)
     assert page.content.decode().count("Forum ") >= 12
     assert len(many) == len(few)
+
+
+# Results wait for the review to close ----------------------------------------------------
+
+
+def test_it_shows_no_results_while_the_review_is_open(
+    bob_client: Client, bob: User, open_review: Meeting
+) -> None:
+    _answers(open_review, (5, 5, 5), (4, 4, 4), (3, 3, 3), comment="Clear papers")
+    results = review.review_results(open_review)
+    assert results["shown"] is False
+    assert (results["count"], results["questions"], results["comments"]) == (None, [], [])
+    page = bob_client.get(f"/meetings/{open_review.pk}/review/").content.decode()
+    assert "Results appear when the review closes" in page
+    assert "Clear papers" not in page
+    assert "3 people have answered" not in page
+    section = _section(open_review, bob, can_manage=False)
+    assert "Results appear when the review closes" in section
+    assert "people have answered" not in section
+
+
+def test_it_shows_the_results_once_the_review_closes(
+    bob_client: Client, alice: User, open_review: Meeting
+) -> None:
+    _answers(open_review, (5, 5, 5), (4, 4, 4), (3, 3, 3), comment="Clear papers")
+    review.review_close(meeting=open_review, by=alice)
+    page = bob_client.get(f"/meetings/{open_review.pk}/review/").content.decode()
+    assert "3 people have answered" in page
+    assert "Clear papers" in page
+    assert "Results appear when the review closes" not in page
+
+
+def test_it_leaves_an_open_review_out_of_the_trend_figures(
+    bob_client: Client, partnership_a: Partnership, alice: User, open_review: Meeting
+) -> None:
+    [older] = _reviewed_meetings(partnership_a, alice, 1)
+    _answers(open_review, (1, 1, 1), (1, 1, 1), (1, 1, 1))
+    rows = review.review_trend(partnership_a)
+    assert [r["meeting_id"] for r in rows] == [older.pk, open_review.pk]
+    assert rows[0]["shown"] is True
+    assert (rows[1]["shown"], rows[1]["count"], rows[1]["overall"]["score"]) == (False, None, None)
+    page = bob_client.get(f"/partnerships/{partnership_a.pk}/meeting-reviews/").content.decode()
+    assert "1 review is still open; results appear when the review closes." in page
+    assert "Results when the review closes" in page  # the chart
+    assert "Results appear when the review closes</td>" in page  # the table
+    assert "1.0 (0)" not in page

@@ -7,10 +7,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from partnerwell.core.models import Partnership, User
+from partnerwell.core.models import Organisation, Partnership, Role, User
 from partnerwell.meetings import agenda, papers
 from partnerwell.meetings.models import AgendaApproval, AgendaItem, Meeting, MeetingStatus
-from tests.conftest import client_for
+from tests.conftest import _join, _person, client_for
 from tests.meetings.conftest import make_meeting
 
 
@@ -183,3 +183,65 @@ def test_it_refuses_a_member_in_the_service_too(meeting: Meeting, dave: User) ->
         agenda.agenda_approve(meeting=meeting, by=dave)
     # The view answers the same way for dave.
     assert client_for(dave).post(_approve_url(meeting)).status_code == 403
+
+
+@pytest.fixture
+def staff_vice_chair(partnership_a: Partnership, union: Organisation) -> User:
+    """Vice-chair of partnership A, on the staff side: triages, but cannot sign off."""
+    user = _person("vic@example.org", "Vic Vicechair")
+    _join(partnership_a, user, union, Role.VICE_CHAIR, "Staff side")
+    return user
+
+
+def test_it_does_not_count_a_vice_chair_for_sign_off(
+    meeting: Meeting, mgmt_chair: User, staff_vice_chair: User
+) -> None:
+    agenda.agenda_approve(meeting=meeting, by=mgmt_chair)
+    with pytest.raises(PermissionDenied, match="vice-chair can triage items but not sign"):
+        agenda.agenda_approve(meeting=meeting, by=staff_vice_chair)
+    meeting.refresh_from_db()
+    assert meeting.agenda_agreed_at is None
+    assert meeting.status == MeetingStatus.AGENDA_OPEN
+    state = agenda.agenda_state(meeting)
+    assert state["agreed"] is False
+    assert [s.name for s in state["waiting_sides"]] == ["Staff side"]
+
+
+def test_it_ignores_an_approval_recorded_for_a_vice_chair(
+    meeting: Meeting, mgmt_chair: User, staff_vice_chair: User, partnership_a: Partnership
+) -> None:
+    agenda.agenda_approve(meeting=meeting, by=mgmt_chair)
+    # Say one was recorded before vice-chairs stopped counting.
+    AgendaApproval.objects.create(
+        meeting=meeting,
+        side=partnership_a.sides.get(name="Staff side"),
+        approved_by=staff_vice_chair,
+        revision=meeting.agenda_revision,
+    )
+    state = agenda.agenda_state(meeting)
+    assert state["agreed"] is False
+    assert [a.approved_by for a in state["approvals"]] == [mgmt_chair]
+
+
+def test_it_refuses_a_vice_chair_on_the_page_with_a_reason(
+    meeting: Meeting, staff_vice_chair: User
+) -> None:
+    vice = client_for(staff_vice_chair)
+    # The meeting page offers her no approve button...
+    assert "Approve this agenda" not in vice.get(meeting.get_absolute_url()).content.decode()
+    # ...and posting anyway is refused with a sentence saying why.
+    response = vice.post(_approve_url(meeting))
+    assert response.status_code == 403
+    assert "a vice-chair can triage items but not sign the agenda off" in (
+        response.content.decode()
+    )
+    assert not AgendaApproval.objects.filter(meeting=meeting).exists()
+
+
+def test_it_still_lets_a_vice_chair_triage(
+    meeting: Meeting, dave: User, staff_vice_chair: User
+) -> None:
+    item = _item(meeting, dave)
+    agenda.item_triage(item=item, by=staff_vice_chair, decision="accept")
+    item.refresh_from_db()
+    assert item.status == "accepted"

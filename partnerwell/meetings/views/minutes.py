@@ -93,13 +93,20 @@ def edit_minutes(request: HttpRequest, pk: int) -> HttpResponse:
     form = MinutesForm(request.POST, items=services.minute_items(meeting))
     if not form.is_valid():
         return _minutes_page(request, meeting, minutes_form=form, status=400)
+    before = services.minutes_current(meeting)
     try:
-        services.minutes_save(
+        saved = services.minutes_save(
             meeting=meeting, by=user, summary=form.cleaned_data["summary"], entries=form.entries()
         )
     except ValidationError as exc:
         show_refusal(form, exc)
         return _minutes_page(request, meeting, minutes_form=form, status=CONFLICT)
+    if before is not None and before.status == MinutesStatus.CIRCULATED:
+        if saved.status == MinutesStatus.DRAFT:
+            messages.warning(request, services.BACK_TO_DRAFT)
+        else:
+            messages.success(request, "Nothing was changed; the minutes stay circulated.")
+        return redirect("meetings-edit-minutes", meeting.pk)
     messages.success(request, "The minutes are saved as a draft.")
     return redirect("meetings-edit-minutes", meeting.pk)
 
@@ -295,8 +302,10 @@ def _query_without_page(request: HttpRequest) -> str:
 def list_decisions(request: HttpRequest, partnership_id: int) -> HttpResponse:
     user = user_of(request)
     partnership = core_access.get_partnership(user, partnership_id)
-    form = DecisionSearchForm(request.GET or None, years=services.decision_years(partnership))
-    decisions = services.decision_search(partnership, **form.filters())
+    form = DecisionSearchForm(request.GET or None, years=services.decision_years(user, partnership))
+    decisions = services.visible_decisions(
+        user, partnership, services.decision_search(partnership, **form.filters())
+    )
     context = {
         "partnership": partnership,
         "form": form,
@@ -308,12 +317,16 @@ def list_decisions(request: HttpRequest, partnership_id: int) -> HttpResponse:
 
 @login_required
 def export_decisions(request: HttpRequest, partnership_id: int) -> HttpResponse:
-    partnership = core_access.get_partnership(user_of(request), partnership_id)
-    form = DecisionExportForm(request.GET, years=services.decision_years(partnership))
+    user = user_of(request)
+    partnership = core_access.get_partnership(user, partnership_id)
+    form = DecisionExportForm(request.GET, years=services.decision_years(user, partnership))
     fmt = form.chosen_format()
     if fmt is None:
         return HttpResponseBadRequest("Choose format=csv or format=xlsx to download the log.")
-    rows = services.decision_export_rows(services.decision_search(partnership, **form.filters()))
+    decisions = services.visible_decisions(
+        user, partnership, services.decision_search(partnership, **form.filters())
+    )
+    rows = services.decision_export_rows(decisions)
     stem = f"{partnership.name} decisions".replace('"', "")
     if fmt == "xlsx":
         response = HttpResponse(
@@ -332,7 +345,7 @@ def export_decisions(request: HttpRequest, partnership_id: int) -> HttpResponse:
 @login_required
 def view_decision(request: HttpRequest, pk: int) -> HttpResponse:
     user = user_of(request)
-    decision = access.get_decision(user, pk)
+    decision = services.get_visible_decision(user, pk)
     context = {
         "partnership": decision.partnership,
         "decision": decision,
