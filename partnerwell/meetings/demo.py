@@ -393,11 +393,11 @@ def _past_meetings(
     for earlier, later in itertools.pairwise(made):
         current = minutes.minutes_current(earlier)
         assert current is not None
-        minutes.minutes_circulate(minutes=current, by=manager)
+        minutes.minutes_circulate(minutes=current, by=manager, notify=False)
         minutes.minutes_approve(minutes=current, by=manager, at_meeting=later)
     last = minutes.minutes_current(made[-1])
     assert last is not None
-    minutes.minutes_circulate(minutes=last, by=manager)
+    minutes.minutes_circulate(minutes=last, by=manager, notify=False)
     # Minutes went out about a week after each meeting, not on the day the demo loaded.
     for meeting in made:
         Minutes.objects.filter(meeting=meeting).update(

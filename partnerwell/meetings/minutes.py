@@ -262,8 +262,11 @@ def _move_meeting(meeting: Meeting, to: str) -> None:
 
 
 @transaction.atomic
-def minutes_circulate(*, minutes: Minutes, by: User) -> Minutes:
-    """Send the draft to the members for approval at the next meeting."""
+def minutes_circulate(*, minutes: Minutes, by: User, notify: bool = True) -> Minutes:
+    """Send the draft to the members for approval at the next meeting.
+
+    notify=False records the circulation without emailing anyone (the demo's history).
+    """
     locked = Minutes.objects.select_for_update().select_related("meeting").get(pk=minutes.pk)
     if locked.status == MinutesStatus.CIRCULATED:
         raise ValidationError("These minutes have already been circulated.")
@@ -273,7 +276,8 @@ def minutes_circulate(*, minutes: Minutes, by: User) -> Minutes:
     locked.circulated_at = timezone.now()
     locked.save(update_fields=["status", "circulated_at", "updated_at"])
     _move_meeting(locked.meeting, MeetingStatus.MINUTES_DRAFTED)
-    _tell_members(locked)
+    if notify:
+        _tell_members(locked)
     return locked
 
 
