@@ -129,6 +129,15 @@ def _refusing_fetcher() -> Any:
 def _front_html(pack: PapersPack, rows: list[PackRow], previous: PapersPack | None) -> str:
     meeting = pack.meeting
     left_out = [p for r in rows for p in r.papers if not p.included]
+    # The cover and agenda give times in the meeting's own zone, whatever the worker's.
+    with timezone.override(meeting.tz):
+        return _render_front(pack, rows, previous, left_out)
+
+
+def _render_front(
+    pack: PapersPack, rows: list[PackRow], previous: PapersPack | None, left_out: list[Any]
+) -> str:
+    meeting = pack.meeting
     return render_to_string(
         COVER_TEMPLATE,
         {

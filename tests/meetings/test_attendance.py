@@ -457,6 +457,21 @@ def test_it_shows_replies_and_the_recorded_quorum_on_the_meeting_page(
     assert "Change the register" in page
 
 
+def test_it_tells_a_member_what_the_register_recorded(
+    bob_client: Client, alice: User, bob: User, partnership_a: Partnership, past_meeting: Meeting
+) -> None:
+    each_side(partnership_a)
+    b = membership_of(bob, partnership_a).pk
+    attendance.register_record(meeting=past_meeting, by=alice, entries=[(b, "apologies", "")])
+    page = " ".join(bob_client.get(past_meeting.get_absolute_url()).content.decode().split())
+    assert "The register records you as: <strong>apologies</strong>" in page
+    assert "the meeting was <strong>not quorate</strong>" in page
+    # Replies no longer matter once the register is taken.
+    assert "You have not replied yet." not in page and "No reply yet" not in page
+    # The detail of what was missing stays with those who keep the register.
+    assert "Missing:" not in page
+
+
 def test_it_invites_a_member_to_reply_on_the_meeting_page(
     bob_client: Client, meeting: Meeting
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -224,3 +225,29 @@ def test_it_lays_out_the_form_without_a_series_cleanly(
         page = alice_client.get(reverse("meetings-add-meeting", args=[partnership_a.pk]))
     assert page.status_code == 200 and 'name="series"' not in page.content.decode()
     assert not [r for r in caplog.records if "Could not resolve form field" in r.getMessage()]
+
+
+def test_it_shows_a_meetings_times_in_its_own_time_zone(
+    bob_client: Client, partnership_a: Partnership, alice: object
+) -> None:
+    # The server's zone is Europe/London; this meeting is at 10:00 in New York (15:00 in London).
+    from partnerwell.meetings import services
+
+    start = dt.datetime(2031, 1, 14, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+    meeting = services.meeting_create(
+        partnership=partnership_a,
+        by=alice,  # type: ignore[arg-type]
+        title="Transatlantic call",
+        kind="workshop",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+        time_zone="America/New_York",
+        place="",
+        video_link="",
+    )
+    services.meeting_advance(meeting=meeting, to="agenda_open")
+    page = " ".join(bob_client.get(meeting.get_absolute_url()).content.decode().split())
+    assert "10:00 to 11:00 (America/New_York)" in page
+    # The agenda's first standing item starts when the meeting does, in the same zone.
+    assert "10:00–10:05" in page
+    assert "15:00" not in page

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from partnerwell.core import access as core_access
@@ -199,7 +200,9 @@ def edit_agenda(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "positions": positions,
     }
-    return render(request, "meetings/agenda/builder.html", context)
+    # Times on a meeting's pages are in the meeting's own time zone.
+    with timezone.override(meeting.tz):
+        return render(request, "meetings/agenda/builder.html", context)
 
 
 @require_POST
@@ -255,7 +258,9 @@ def print_agenda(request: HttpRequest, pk: int) -> HttpResponse:
         "local_start": meeting.starts_at.astimezone(meeting.tz),
         "local_end": meeting.ends_at.astimezone(meeting.tz),
     }
-    return render(request, "meetings/agenda/print.html", context)
+    # Times on a meeting's pages are in the meeting's own time zone.
+    with timezone.override(meeting.tz):
+        return render(request, "meetings/agenda/print.html", context)
 
 
 @login_required

@@ -144,7 +144,9 @@ def view_meeting(request: HttpRequest, pk: int) -> HttpResponse:
         "minutes": minutes_area.meeting_section(meeting, user),
         "review": review_area.meeting_section(meeting, user),
     }
-    return render(request, "meetings/view_meeting.html", context)
+    # Times on a meeting's page are in the meeting's own time zone, as its heading says.
+    with timezone.override(meeting.tz):
+        return render(request, "meetings/view_meeting.html", context)
 
 
 @login_required
