@@ -35,7 +35,6 @@ from partnerwell.meetings.models import (
     Decision,
     ItemStatus,
     Meeting,
-    MeetingSeries,
     MeetingStatus,
     MeetingType,
     MinuteEntry,
@@ -174,13 +173,6 @@ def _meetings() -> QuerySet[Meeting]:
     return Meeting.objects.select_related("series")
 
 
-def _series(partnership: Partnership, name: str | None) -> MeetingSeries | None:
-    if name is None:
-        return None
-    series, _ = MeetingSeries.objects.get_or_create(partnership=partnership, name=name)
-    return series
-
-
 @router.get("/partnerships/{partnership_id}/meetings", response=list[MeetingOut])
 @paginate(Pagination)
 def list_meetings(
@@ -210,9 +202,8 @@ def create_meeting(
     user = _user(request)
     partnership = core_access.get_partnership(user, partnership_id, manage=True)
     data = payload.dict()
-    with transaction.atomic():
-        data["series"] = _series(partnership, data["series"])
-        meeting = services.meeting_create(partnership=partnership, by=user, **data)
+    data["new_series"] = data.pop("series") or ""
+    meeting = services.meeting_create(partnership=partnership, by=user, **data)
     return Status(201, _meetings().get(pk=meeting.pk))
 
 
@@ -229,7 +220,9 @@ def update_meeting(request: HttpRequest, meeting_id: int, payload: MeetingPatch)
     status = data.pop("status", None)
     with transaction.atomic():
         if "series" in data:
-            data["series"] = _series(meeting.partnership, data["series"])
+            # A name puts the meeting in that series (made if new); null takes it out.
+            name = data.pop("series")
+            data["new_series" if name else "series"] = name or None
         fields = {k: v for k, v in data.items() if v is not None or k == "series"}
         if fields:
             meeting = services.meeting_update(meeting=meeting, **fields)
@@ -242,13 +235,7 @@ def update_meeting(request: HttpRequest, meeting_id: int, payload: MeetingPatch)
 def cancel_meeting(request: HttpRequest, meeting_id: int, payload: CancelIn) -> Meeting:
     """Cancel a meeting that has not happened (managers and chairs), saying why."""
     meeting = access.get_meeting(_user(request), meeting_id, manage=True)
-    try:
-        services.meeting_cancel(meeting=meeting, reason=payload.reason)
-    except ValidationError as exc:
-        # The service names its form's field; here the field is `reason`.
-        if hasattr(exc, "error_dict") and "cancel_reason" in exc.error_dict:
-            raise ValidationError({"reason": exc.message_dict["cancel_reason"]}) from exc
-        raise
+    services.meeting_cancel(meeting=meeting, reason=payload.reason)
     return _meetings().get(pk=meeting.pk)
 
 
@@ -488,16 +475,7 @@ def approve_agenda(
     meeting = access.get_meeting(user, meeting_id)
     if not access.can_sign_off(user, meeting.partnership):
         raise PermissionDenied("Only a chair or co-chair can approve the agenda.")
-    with transaction.atomic():
-        current = Meeting.objects.select_for_update().get(pk=meeting.pk)
-        if current.agenda_revision != payload.revision:
-            raise ValidationError(
-                {
-                    "revision": f"The agenda has changed since revision {payload.revision}; "
-                    f"read revision {current.agenda_revision} and approve that."
-                }
-            )
-        agenda.agenda_approve(meeting=current, by=user)
+    agenda.agenda_approve(meeting=meeting, by=user, revision=payload.revision)
     return Status(201, _state(meeting))
 
 

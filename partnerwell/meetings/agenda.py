@@ -518,10 +518,21 @@ def _approver_side(meeting: Meeting, by: User) -> Side | None:
 
 
 @transaction.atomic
-def agenda_approve(*, meeting: Meeting, by: User) -> AgendaApproval:
-    """A chair's sign-off; the agenda is agreed once a chair of every side has signed off."""
+def agenda_approve(*, meeting: Meeting, by: User, revision: int | None = None) -> AgendaApproval:
+    """A chair's sign-off; the agenda is agreed once a chair of every side has signed off.
+
+    `revision` is the version of the agenda the chair read: if it has changed since,
+    the approval is refused so nobody signs off what they have not seen.
+    """
     side = _approver_side(meeting, by)
     locked = Meeting.objects.select_for_update().select_related("partnership").get(pk=meeting.pk)
+    if revision is not None and revision != locked.agenda_revision:
+        raise ValidationError(
+            {
+                "revision": "The agenda has changed since you read it (it is now revision "
+                f"{locked.agenda_revision}): read the current agenda and approve that."
+            }
+        )
     if locked.is_cancelled or locked.status == MeetingStatus.PLANNED or locked.reached_held:
         raise ValidationError(
             "The agenda can be approved only while it is open and the meeting is to come."

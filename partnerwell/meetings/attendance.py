@@ -205,7 +205,10 @@ def register_rows(meeting: Meeting) -> list[RegisterRow]:
 def quorum_rule_for(partnership: Partnership) -> QuorumRule:
     """The partnership's quorum rule from its meeting settings, with names for display."""
     rules = services.settings_for(partnership)
-    organisations = {o.pk: o.name for o in rules.quorum_organisations.order_by("name")}
+    # Unsaved default rules have no organisations (and cannot be asked for them).
+    organisations = (
+        {o.pk: o.name for o in rules.quorum_organisations.order_by("name")} if rules.pk else {}
+    )
     sectors = {
         value: Sector(value).label if value in Sector.values else value
         for value in rules.quorum_sectors or []

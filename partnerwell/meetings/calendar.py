@@ -111,7 +111,7 @@ def personal_token(person: User) -> CalendarToken:
 
 
 def partnership_token(partnership: Partnership) -> str:
-    return services.settings_for(partnership).calendar_token
+    return services.saved_settings_for(partnership).calendar_token
 
 
 @transaction.atomic
@@ -126,7 +126,7 @@ def calendar_token_reset(*, person: User) -> CalendarToken:
 @transaction.atomic
 def partnership_feed_reset(*, partnership: Partnership) -> MeetingSettings:
     """A new secret for the partnership's feed; the old URL stops working at once."""
-    meeting_settings = services.settings_for(partnership)
+    meeting_settings = services.saved_settings_for(partnership)
     meeting_settings.calendar_token = new_token()
     meeting_settings.save(update_fields=["calendar_token"])
     return meeting_settings

@@ -16,6 +16,7 @@ from partnerwell.meetings.models import (
     AgendaItem,
     ItemStatus,
     Meeting,
+    MeetingSeries,
     MeetingSettings,
     MeetingStatus,
     Standing,
@@ -43,6 +44,14 @@ MANUAL_STEPS = {
 
 
 def settings_for(partnership: Partnership) -> MeetingSettings:
+    """The partnership's meeting rules: the defaults, unsaved, until someone saves some,
+    so reading a page never writes to the database."""
+    found = MeetingSettings.objects.filter(partnership=partnership).first()
+    return found or MeetingSettings(partnership=partnership)
+
+
+def saved_settings_for(partnership: Partnership) -> MeetingSettings:
+    """The rules as a saved row, for what must last (the calendar feed's secret)."""
     found, _ = MeetingSettings.objects.get_or_create(partnership=partnership)
     return found
 
@@ -98,10 +107,20 @@ def _check_times(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
         raise ValidationError({"ends_at": "A meeting can last at most 24 hours."})
 
 
+def _series_named(partnership: Partnership, name: str) -> MeetingSeries:
+    series, _ = MeetingSeries.objects.get_or_create(partnership=partnership, name=name.strip())
+    return series
+
+
 @transaction.atomic
-def meeting_create(*, partnership: Partnership, by: User, **fields: Any) -> Meeting:
-    """A new planned meeting with its standing items."""
+def meeting_create(
+    *, partnership: Partnership, by: User, new_series: str = "", **fields: Any
+) -> Meeting:
+    """A new planned meeting with its standing items; `new_series` names a series to put
+    it in (made if new, and only if the meeting is saved)."""
     _check_times(fields["starts_at"], fields["ends_at"])
+    if new_series.strip():
+        fields["series"] = _series_named(partnership, new_series)
     meeting = Meeting(partnership=partnership, created_by=by, **fields)
     meeting.full_clean()
     meeting.save()
@@ -124,9 +143,11 @@ def meeting_create(*, partnership: Partnership, by: User, **fields: Any) -> Meet
 
 
 @transaction.atomic
-def meeting_update(*, meeting: Meeting, **fields: Any) -> Meeting:
+def meeting_update(*, meeting: Meeting, new_series: str = "", **fields: Any) -> Meeting:
     """Change a meeting; a change people's calendars show raises the event's SEQUENCE."""
     locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if new_series.strip():
+        fields["series"] = _series_named(locked.partnership, new_series)
     if locked.is_cancelled:
         raise ValidationError("This meeting is cancelled, so it cannot be changed.")
     starts_at = fields.get("starts_at", locked.starts_at)
@@ -165,7 +186,7 @@ def meeting_cancel(*, meeting: Meeting, reason: str) -> Meeting:
     if meeting.is_past:
         raise ValidationError("A meeting that has already happened cannot be cancelled.")
     if not reason.strip():
-        raise ValidationError({"cancel_reason": "Say why the meeting is cancelled."})
+        raise ValidationError({"reason": "Say why the meeting is cancelled."})
     Meeting.objects.filter(pk=meeting.pk).update(
         cancelled_at=timezone.now(),
         cancel_reason=reason.strip(),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
@@ -28,6 +31,11 @@ _RUN_AXE = """async () => {
       targets: v.nodes.map(n => n.target.join(" ")),
     }));
 }"""
+
+
+def server_today() -> dt.date:
+    """The server's date, which may differ from this machine's near midnight."""
+    return dt.datetime.now(ZoneInfo(os.environ.get("TIME_ZONE", "Europe/London"))).date()
 
 
 def check_axe(page: Page) -> None:

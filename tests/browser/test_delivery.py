@@ -9,16 +9,14 @@ Northmoor Partnership, three members vote, and the ranking follows their points.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Iterator
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.browser.conftest import _open_page
-from tests.browser.helpers import FORUM, check_page, sign_in
+from tests.browser.helpers import FORUM, check_page, server_today, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -42,11 +40,6 @@ BALLOTS = {
     "chair@example.org": (4, 4, 2),
     "manager@example.org": (6, 1, 3),
 }
-
-
-def _today() -> dt.date:
-    """The server's date, which may differ from this machine's near midnight."""
-    return dt.datetime.now(ZoneInfo(os.environ.get("TIME_ZONE", "Europe/London"))).date()
 
 
 def _long_date(day: dt.date) -> str:
@@ -145,7 +138,7 @@ def test_an_action_from_a_health_check_to_done(page: Page) -> None:
     )
     check_page(page, "delivery-04-action-form")
     # Due three days ago, so it is overdue as soon as it is added.
-    due = _today() - dt.timedelta(days=3)
+    due = server_today() - dt.timedelta(days=3)
     page.get_by_label("Owner").select_option(label=f"{OWNER} ({OWNER_ORGANISATION})")
     page.get_by_label("Due date").fill(due.isoformat())
     expect(page.get_by_label("Agreed")).to_be_checked()

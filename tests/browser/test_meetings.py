@@ -11,19 +11,17 @@ action shows in the action log, linked back to its decision.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from pypdf import PdfReader
 
 from tests.browser.conftest import _open_page
-from tests.browser.helpers import FORUM, check_page, sign_in
+from tests.browser.helpers import FORUM, check_page, server_today, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -39,11 +37,6 @@ OWNER_ORGANISATION = "Northmoor Community Health NHS Trust"
 DEPUTY = "Jordan Blake"
 PDFTOPPM = "/usr/bin/pdftoppm"
 PDFINFO = "/usr/bin/pdfinfo"
-
-
-def _today() -> dt.date:
-    """The server's date, which may differ from this machine's near midnight."""
-    return dt.datetime.now(ZoneInfo(os.environ.get("TIME_ZONE", "Europe/London"))).date()
 
 
 @pytest.fixture
@@ -116,7 +109,7 @@ def _plan_meeting(page: Page) -> str:
     check_page(page, "meetings-02-meeting-form")
     page.get_by_label("Title").fill(MEETING)
     page.get_by_label("Forum", exact=True).check()
-    page.get_by_label("Date").fill(_today().isoformat())
+    page.get_by_label("Date").fill(server_today().isoformat())
     page.get_by_label("Start time").fill("00:00")
     page.get_by_label("End time").fill("23:59")
     page.get_by_label("Place").fill("Northmoor House, room 2")
@@ -311,7 +304,7 @@ def _minute(page: Page, meeting_url: str) -> str:
     page.get_by_label("Action", exact=True).fill(ACTION)
     page.get_by_label("Owner").select_option(label=f"{OWNER} ({OWNER_ORGANISATION})")
     page.get_by_label("Owning organisation").select_option(label=OWNER_ORGANISATION)
-    due = _today() + dt.timedelta(days=28)
+    due = server_today() + dt.timedelta(days=28)
     page.get_by_label("Due date").fill(due.isoformat())
     page.get_by_role("button", name="Add the action").click()
 

@@ -8,27 +8,19 @@ link without signing in, as people do from the QR code at the end of a meeting.
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import re
 from collections.abc import Iterator
 from urllib.parse import urlparse
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import _open_page
-from tests.browser.helpers import FORUM, check_page, sign_in
+from tests.browser.helpers import FORUM, check_page, server_today, sign_in
 
 pytestmark = pytest.mark.browser
 
 REVIEWED = "Short forum on car parking"
-
-
-def _today() -> dt.date:
-    """The server's date, which may differ from this machine's near midnight."""
-    return dt.datetime.now(ZoneInfo(os.environ.get("TIME_ZONE", "Europe/London"))).date()
 
 
 @pytest.fixture
@@ -124,7 +116,7 @@ def test_a_review_is_answered_from_its_link_without_signing_in(
     page.goto(forum + "/meetings/new/")
     page.get_by_label("Title").fill(REVIEWED)
     page.get_by_label("Workshop", exact=True).check()
-    page.get_by_label("Date").fill(_today().isoformat())
+    page.get_by_label("Date").fill(server_today().isoformat())
     page.get_by_label("Start time").fill("00:00")
     page.get_by_label("End time").fill("23:59")
     page.get_by_role("button", name="Save the meeting").click()

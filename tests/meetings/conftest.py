@@ -80,6 +80,20 @@ def meeting(partnership_a: Partnership, alice: User) -> Meeting:
 
 
 @pytest.fixture
+def held(partnership_a: Partnership, alice: User) -> Meeting:
+    """A meeting of partnership A held two weeks ago (for minutes and decisions)."""
+    return make_meeting(
+        partnership_a, alice, days=-14, status=MeetingStatus.HELD, title="March forum"
+    )
+
+
+@pytest.fixture
+def held_b(partnership_b: Partnership, carol: User) -> Meeting:
+    """A meeting of partnership B held two weeks ago."""
+    return make_meeting(partnership_b, carol, days=-14, status=MeetingStatus.HELD)
+
+
+@pytest.fixture
 def meeting_b(partnership_b: Partnership, carol: User) -> Meeting:
     """A meeting of partnership B, which alice, bob and dave must never reach."""
     return make_meeting(partnership_b, carol)

@@ -31,18 +31,6 @@ from tests.meetings.conftest import make_meeting
 
 
 @pytest.fixture
-def held(partnership_a: Partnership, alice: User) -> Meeting:
-    return make_meeting(
-        partnership_a, alice, days=-14, status=MeetingStatus.HELD, title="March forum"
-    )
-
-
-@pytest.fixture
-def held_b(partnership_b: Partnership, carol: User) -> Meeting:
-    return make_meeting(partnership_b, carol, days=-14, status=MeetingStatus.HELD)
-
-
-@pytest.fixture
 def item(held: Meeting, alice: User) -> AgendaItem:
     return AgendaItem.objects.create(
         partnership=held.partnership,

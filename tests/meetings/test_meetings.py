@@ -251,3 +251,25 @@ def test_it_shows_a_meetings_times_in_its_own_time_zone(
     # The agenda's first standing item starts when the meeting does, in the same zone.
     assert "10:00–10:05" in page
     assert "15:00" not in page
+
+
+def test_it_makes_a_new_series_only_with_the_meeting(
+    partnership_a: Partnership, alice: object
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    from partnerwell.meetings import services
+    from partnerwell.meetings.models import MeetingSeries
+
+    start = dt.datetime(2031, 3, 4, 14, 0, tzinfo=dt.UTC)
+    with pytest.raises(ValidationError):
+        services.meeting_create(
+            partnership=partnership_a,
+            by=alice,  # type: ignore[arg-type]
+            new_series="Quarterly forum",
+            title="Refused",
+            kind="forum",
+            starts_at=start,
+            ends_at=start - dt.timedelta(hours=1),
+        )
+    assert not MeetingSeries.objects.exists()

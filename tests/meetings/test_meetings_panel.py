@@ -86,7 +86,7 @@ def _panel_queries(partnership: Partnership, user: User) -> tuple[int, str]:
 def test_it_costs_the_same_queries_for_2_or_20_meetings(
     partnership_a: Partnership, alice: User
 ) -> None:
-    services.settings_for(partnership_a)
+    services.saved_settings_for(partnership_a)
     for n in range(2):
         make_meeting(partnership_a, alice, days=-10 - 15 * n, status="held")
     few, few_html = _panel_queries(partnership_a, alice)

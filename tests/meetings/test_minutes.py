@@ -27,14 +27,6 @@ from partnerwell.meetings.models import (
 from tests.meetings.conftest import make_meeting
 
 
-@pytest.fixture
-def held(partnership_a: Partnership, alice: User) -> Meeting:
-    """A meeting of partnership A held two weeks ago."""
-    return make_meeting(
-        partnership_a, alice, days=-14, status=MeetingStatus.HELD, title="March forum"
-    )
-
-
 def in_progress(meeting: Meeting) -> Meeting:
     """Make the meeting one that started an hour ago and ends in an hour."""
     now = timezone.now()

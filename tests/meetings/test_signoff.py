@@ -18,6 +18,11 @@ def _approve_url(meeting: Meeting) -> str:
     return reverse("meetings-approve-agenda", args=[meeting.pk])
 
 
+def _seen(meeting: Meeting) -> dict[str, int]:
+    """What the approve button sends: the revision of the agenda on the page."""
+    return {"revision": Meeting.objects.get(pk=meeting.pk).agenda_revision}
+
+
 def _item(meeting: Meeting, by: User, title: str = "Pay policy", minutes: int = 20) -> AgendaItem:
     return agenda.item_submit(
         partnership=meeting.partnership,
@@ -33,14 +38,14 @@ def _item(meeting: Meeting, by: User, title: str = "Pay policy", minutes: int = 
 def test_it_needs_every_side_before_the_agenda_is_agreed(
     meeting: Meeting, mgmt_chair_client: Client, staff_chair_client: Client
 ) -> None:
-    response = mgmt_chair_client.post(_approve_url(meeting), follow=True)
+    response = mgmt_chair_client.post(_approve_url(meeting), _seen(meeting), follow=True)
     meeting.refresh_from_db()
     assert meeting.agenda_agreed_at is None
     assert meeting.status == MeetingStatus.AGENDA_OPEN
     assert "waiting for approval from the staff side" in response.content.decode()
     assert AgendaApproval.objects.get(meeting=meeting).side.name == "Management side"
 
-    staff_chair_client.post(_approve_url(meeting))
+    staff_chair_client.post(_approve_url(meeting), _seen(meeting))
     meeting.refresh_from_db()
     assert meeting.agenda_agreed_at is not None
     assert meeting.status == MeetingStatus.AGENDA_AGREED
@@ -98,8 +103,8 @@ def test_it_does_not_count_an_approval_of_an_older_version(
 def test_it_refuses_approval_from_someone_who_is_not_a_chair(
     meeting: Meeting, alice_client: Client, bob_client: Client
 ) -> None:
-    assert alice_client.post(_approve_url(meeting)).status_code == 403
-    assert bob_client.post(_approve_url(meeting)).status_code == 403
+    assert alice_client.post(_approve_url(meeting), _seen(meeting)).status_code == 403
+    assert bob_client.post(_approve_url(meeting), _seen(meeting)).status_code == 403
     assert not AgendaApproval.objects.filter(meeting=meeting).exists()
 
 
@@ -108,7 +113,7 @@ def test_it_refuses_get(meeting: Meeting, mgmt_chair_client: Client) -> None:
 
 
 def test_it_hides_other_partnerships_meetings(meeting: Meeting, carol_client: Client) -> None:
-    assert carol_client.post(_approve_url(meeting)).status_code == 404
+    assert carol_client.post(_approve_url(meeting), _seen(meeting)).status_code == 404
 
 
 def test_it_refuses_a_second_approval_of_the_same_version(
@@ -126,7 +131,7 @@ def test_it_refuses_approval_while_the_agenda_runs_over(
     # The standing items take 40 of the 60 minutes; stretch one past the end.
     standing = AgendaItem.objects.get(meeting=short, standing="actions")
     AgendaItem.objects.filter(pk=standing.pk).update(minutes_needed=45)
-    response = mgmt_chair_client.post(_approve_url(short), follow=True)
+    response = mgmt_chair_client.post(_approve_url(short), _seen(short), follow=True)
     assert "10 minutes longer than the meeting" in response.content.decode()
     assert not AgendaApproval.objects.filter(meeting=short).exists()
 
@@ -135,7 +140,7 @@ def test_it_needs_one_approval_where_there_are_no_sides(
     partnership_b: Partnership, carol: User, carol_client: Client
 ) -> None:
     meeting = make_meeting(partnership_b, carol)
-    carol_client.post(_approve_url(meeting))
+    carol_client.post(_approve_url(meeting), _seen(meeting))
     meeting.refresh_from_db()
     assert meeting.status == MeetingStatus.AGENDA_AGREED
     assert AgendaApproval.objects.get(meeting=meeting).side is None
@@ -182,7 +187,7 @@ def test_it_refuses_a_member_in_the_service_too(meeting: Meeting, dave: User) ->
     with pytest.raises(PermissionDenied):
         agenda.agenda_approve(meeting=meeting, by=dave)
     # The view answers the same way for dave.
-    assert client_for(dave).post(_approve_url(meeting)).status_code == 403
+    assert client_for(dave).post(_approve_url(meeting), _seen(meeting)).status_code == 403
 
 
 @pytest.fixture
@@ -230,7 +235,7 @@ def test_it_refuses_a_vice_chair_on_the_page_with_a_reason(
     # The meeting page offers her no approve button...
     assert "Approve this agenda" not in vice.get(meeting.get_absolute_url()).content.decode()
     # ...and posting anyway is refused with a sentence saying why.
-    response = vice.post(_approve_url(meeting))
+    response = vice.post(_approve_url(meeting), _seen(meeting))
     assert response.status_code == 403
     assert "a vice-chair can triage items but not sign the agenda off" in (
         response.content.decode()
@@ -245,3 +250,17 @@ def test_it_still_lets_a_vice_chair_triage(
     agenda.item_triage(item=item, by=staff_vice_chair, decision="accept")
     item.refresh_from_db()
     assert item.status == "accepted"
+
+
+def test_it_refuses_an_approval_of_an_agenda_changed_since_it_was_read(
+    mgmt_chair_client: Client, mgmt_chair: User, meeting: Meeting, bob: User
+) -> None:
+    read = _seen(meeting)
+    # Someone changes the agenda while the chair reads it.
+    agenda.agenda_changed(meeting, "an item was added")
+    response = mgmt_chair_client.post(_approve_url(meeting), read, follow=True)
+    assert "The agenda has changed since you read it" in response.content.decode()
+    assert not AgendaApproval.objects.filter(meeting=meeting).exists()
+    # Without the revision the page showed, nothing is approved either.
+    mgmt_chair_client.post(_approve_url(meeting))
+    assert not AgendaApproval.objects.filter(meeting=meeting).exists()

@@ -231,8 +231,12 @@ def move_item(request: HttpRequest, pk: int) -> HttpResponse:
 def approve_agenda(request: HttpRequest, pk: int) -> HttpResponse:
     user = user_of(request)
     meeting = access.get_meeting(user, pk)
+    # The revision the page showed; a missing or garbled one counts as not seen.
+    shown = request.POST.get("revision", "")
     try:
-        services.agenda_approve(meeting=meeting, by=user)
+        services.agenda_approve(
+            meeting=meeting, by=user, revision=int(shown) if shown.isdigit() else -1
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(meeting)

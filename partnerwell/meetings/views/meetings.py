@@ -23,7 +23,7 @@ from partnerwell.meetings import minutes as minutes_area
 from partnerwell.meetings import papers as papers_area
 from partnerwell.meetings import review as review_area
 from partnerwell.meetings.forms import CancelForm, MeetingForm, MeetingSettingsForm
-from partnerwell.meetings.models import LIFECYCLE, Meeting, MeetingSeries, MeetingStatus
+from partnerwell.meetings.models import LIFECYCLE, Meeting, MeetingStatus
 
 
 def user_of(request: HttpRequest) -> User:
@@ -61,17 +61,13 @@ def list_meetings(request: HttpRequest, partnership_id: int) -> HttpResponse:
     return render(request, "meetings/list_meetings.html", context)
 
 
-def _save_fields(form: MeetingForm, partnership: Any) -> dict[str, Any]:
+def _save_fields(form: MeetingForm) -> dict[str, Any]:
     data = form.cleaned_data
-    series = data.get("series")
-    if data.get("new_series"):
-        series, _ = MeetingSeries.objects.get_or_create(
-            partnership=partnership, name=data["new_series"].strip()
-        )
     return {
         "title": data["title"],
         "kind": data["kind"],
-        "series": series,
+        "series": data.get("series"),
+        "new_series": data.get("new_series") or "",
         "starts_at": data["starts_at"],
         "ends_at": data["ends_at"],
         "time_zone": data["time_zone"],
@@ -88,7 +84,7 @@ def add_meeting(request: HttpRequest, partnership_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             meeting = services.meeting_create(
-                partnership=partnership, by=user, **_save_fields(form, partnership)
+                partnership=partnership, by=user, **_save_fields(form)
             )
         except ValidationError as exc:
             show_refusal(form, exc)
@@ -110,7 +106,7 @@ def edit_meeting(request: HttpRequest, pk: int) -> HttpResponse:
     form = MeetingForm(request.POST or None, initial=initial, partnership=meeting.partnership)
     if request.method == "POST" and form.is_valid():
         try:
-            services.meeting_update(meeting=meeting, **_save_fields(form, meeting.partnership))
+            services.meeting_update(meeting=meeting, **_save_fields(form))
         except ValidationError as exc:
             show_refusal(form, exc)
         else:
