@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from django.urls import URLPattern, URLResolver, get_resolver
 
 
@@ -19,8 +17,3 @@ def all_routes(
         else:
             found.append((route, entry))
     return found
-
-
-def route_kwargs(route: str) -> set[str]:
-    """The names of a route's keyword arguments, such as {"pk"}."""
-    return set(re.findall(r"<(?:\w+:)?(\w+)>", route))

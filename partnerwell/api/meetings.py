@@ -95,7 +95,7 @@ def _user(request: HttpRequest) -> User:
 
 
 def _require_chair_or_manager(user: User, partnership: Partnership) -> None:
-    if not (core_access.can_manage(user, partnership) or access.is_chair(user, partnership)):
+    if not access.runs_meetings(user, partnership):
         raise PermissionDenied("Only the partnership's chairs and managers can do that.")
 
 
@@ -371,11 +371,9 @@ def list_agenda_items(
     if status is not None:
         items = items.filter(status=status)
     # Declined items are for their submitter, the managers and the chairs (access.py).
-    if not (
-        core_access.can_manage(_user(request), meeting.partnership)
-        or access.is_chair(_user(request), meeting.partnership)
-    ):
-        items = items.filter(~Q(status=ItemStatus.DECLINED) | Q(submitted_by=_user(request)))
+    user = _user(request)
+    if not access.runs_meetings(user, meeting.partnership):
+        items = items.filter(~Q(status=ItemStatus.DECLINED) | Q(submitted_by=user))
     found = list(items.order_by("position", "pk"))
     for item in found:
         row = rows.get(item.pk, {})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crispy_forms_gds.helper import FormHelper
-from crispy_forms_gds.layout import Size
+from crispy_forms_gds.layout import Layout, Size
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
@@ -38,24 +38,35 @@ def choice_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:
     return field
 
 
-class GDSForm(forms.Form):
+class _GDSLayout:
+    """GOV.UK markup for a form; the page draws the error summary and button."""
+
+    fields: dict[str, forms.Field]
+
+    def _lay_out(self) -> None:
+        self.helper = FormHelper(self)
+        self.helper.form_tag = False
+        self.helper.label_size = Size.SMALL
+        self.helper.legend_size = Size.SMALL
+
+    def relayout(self) -> None:
+        """Lay the form out again after fields were added, removed or reordered
+        (the helper laid out the fields the form had when it was made)."""
+        self.helper.layout = Layout(*self.fields)
+
+
+class GDSForm(_GDSLayout, forms.Form):
     """A form rendered with GOV.UK markup; the page draws the error summary and button."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper(self)
-        self.helper.form_tag = False
-        self.helper.label_size = Size.SMALL
-        self.helper.legend_size = Size.SMALL
+        self._lay_out()
 
 
-class GDSModelForm(forms.ModelForm):
+class GDSModelForm(_GDSLayout, forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper(self)
-        self.helper.form_tag = False
-        self.helper.label_size = Size.SMALL
-        self.helper.legend_size = Size.SMALL
+        self._lay_out()
 
 
 SIDE_CHOICES = [

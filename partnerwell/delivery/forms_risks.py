@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from crispy_forms_gds.helper import FormHelper
-from crispy_forms_gds.layout import Size
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -26,15 +24,6 @@ from partnerwell.delivery.risks import (
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 LIKELIHOOD_CHOICES = [(n, f"{n} – {w}") for n, w in LIKELIHOOD_WORDS.items()]
 IMPACT_CHOICES = [(n, f"{n} – {w}") for n, w in IMPACT_WORDS.items()]
-
-
-def _relayout(form: forms.BaseForm) -> None:
-    """Draw the form's fields as they are now, after some were removed."""
-    helper = FormHelper(form)
-    helper.form_tag = False
-    helper.label_size = Size.SMALL
-    helper.legend_size = Size.SMALL
-    form.helper = helper  # type: ignore[attr-defined]
 
 
 def _score(label: str, choices: list[tuple[int, str]], what: str, **kwargs: Any) -> Any:
@@ -140,7 +129,7 @@ class RiskForm(GDSModelForm):
         if not self.instance.pk:
             del self.fields["status"]
             self.fields["review_on"].initial = timezone.localdate() + dt.timedelta(days=90)
-            _relayout(self)
+            self.relayout()
 
 
 class RiskReviewForm(GDSForm):
@@ -255,7 +244,7 @@ class WinForm(GDSModelForm):
             outcome.error_messages["invalid_choice"] = "Choose one of this partnership's outcomes."
         else:
             del self.fields["outcome"]
-            _relayout(self)
+            self.relayout()
 
     def clean_won_on(self) -> dt.date:
         value: dt.date = self.cleaned_data["won_on"]

@@ -13,13 +13,12 @@ from django.db.models import Model, QuerySet
 from django.http import Http404
 
 from partnerwell.core.access import AnyUser, can_manage, visible_partnerships
-from partnerwell.core.models import Membership, Partnership, Role
+from partnerwell.core.models import MANAGING_ROLES, Membership, Partnership, Role
 from partnerwell.meetings.models import (
     AgendaItem,
     Decision,
     ItemStatus,
     Meeting,
-    MeetingSeries,
     Minutes,
     Paper,
     PapersPack,
@@ -64,6 +63,12 @@ def is_chair(user: AnyUser, partnership: Partnership) -> bool:
     return chair_memberships(user, partnership).exists()
 
 
+def runs_meetings(user: AnyUser, partnership: Partnership) -> bool:
+    """Managers and chairs (vice-chairs too) run meetings: they triage items, keep the
+    register and see what is not yet circulated. One query."""
+    return chair_memberships(user, partnership, CHAIR_ROLES | MANAGING_ROLES).exists()
+
+
 def can_sign_off(user: AnyUser, partnership: Partnership) -> bool:
     """Whether the person is a chair or co-chair, whose approval counts for their side."""
     return chair_memberships(user, partnership, SIGNOFF_ROLES).exists()
@@ -89,15 +94,6 @@ def get_meeting(user: AnyUser, pk: int, *, manage: bool = False) -> Meeting:
     return meeting
 
 
-def get_series(user: AnyUser, pk: int, *, manage: bool = False) -> MeetingSeries:
-    series = _scoped(
-        MeetingSeries.objects.select_related("partnership"), user, pk, "series", "partnership"
-    )
-    if manage:
-        _require_manager(user, series.partnership)
-    return series
-
-
 def may_see_declined(user: AnyUser, item: AgendaItem) -> bool:
     """A declined item (and its papers) is for its submitter, the managers and the chairs.
 
@@ -105,11 +101,7 @@ def may_see_declined(user: AnyUser, item: AgendaItem) -> bool:
     forward plan shows what is proposed); a declined one was turned down, and its papers
     may be sensitive, so the rest of the partnership does not see it.
     """
-    return (
-        item.submitted_by_id == user.pk
-        or can_manage(user, item.partnership)
-        or is_chair(user, item.partnership)
-    )
+    return item.submitted_by_id == user.pk or runs_meetings(user, item.partnership)
 
 
 def _hide_declined(user: AnyUser, item: AgendaItem, what: str) -> None:

@@ -81,7 +81,7 @@ SIGNOFF_ONLY_NO_SIDES = (
 
 def can_triage(user: Any, partnership: Partnership) -> bool:
     """Chairs (including vice-chairs) and managers triage items and build the agenda."""
-    return access.is_chair(user, partnership) or can_manage(user, partnership)
+    return access.runs_meetings(user, partnership)
 
 
 def require_triage(user: Any, partnership: Partnership) -> None:

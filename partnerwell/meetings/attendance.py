@@ -21,7 +21,6 @@ from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from partnerwell.core import access as core_access
 from partnerwell.core.exports import safe_cell
 from partnerwell.core.models import Membership, Partnership, Role, Sector, User
 from partnerwell.meetings import access, services
@@ -278,9 +277,7 @@ def quorum_preview(
 
 
 def can_keep_register(user: User, meeting: Meeting) -> bool:
-    return core_access.can_manage(user, meeting.partnership) or access.is_chair(
-        user, meeting.partnership
-    )
+    return access.runs_meetings(user, meeting.partnership)
 
 
 def _checked_entries(entries: list[tuple[int, str, str]], rows: dict[int, RegisterRow]) -> Choices:

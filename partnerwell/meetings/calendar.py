@@ -130,7 +130,3 @@ def partnership_feed_reset(*, partnership: Partnership) -> MeetingSettings:
     meeting_settings.calendar_token = new_token()
     meeting_settings.save(update_fields=["calendar_token"])
     return meeting_settings
-
-
-def register() -> None:
-    """Called once from AppConfig.ready(); the feeds need nothing registered elsewhere."""

@@ -6,7 +6,6 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
-from crispy_forms_gds.layout import Layout
 from django import forms
 from django.conf import settings
 
@@ -73,8 +72,7 @@ class MeetingForm(GDSForm):
         self.fields["series"].queryset = MeetingSeries.objects.filter(partnership=partnership)  # type: ignore[attr-defined]
         if not MeetingSeries.objects.filter(partnership=partnership).exists():
             del self.fields["series"]
-            # The helper laid the form out with the series field; lay out what is left.
-            self.helper.layout = Layout(*self.fields)
+            self.relayout()
 
     def clean_time_zone(self) -> str:
         name = self.cleaned_data["time_zone"].strip()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from crispy_forms_gds.layout import Layout
 from django import forms
 from django.db.models import QuerySet
 
@@ -12,11 +11,6 @@ from partnerwell.core.forms import GDSForm
 from partnerwell.meetings.models import AgendaItem, Ask, Meeting, Nature, Paper
 
 PAPER_HELP = "PDF, Word (.docx), Excel (.xlsx) or OpenDocument text (.odt), at most {mb} MB."
-
-
-def _relayout(form: GDSForm) -> None:
-    """The helper laid the form out before fields were removed; lay out what is left."""
-    form.helper.layout = Layout(*form.fields)
 
 
 class ItemForm(GDSForm):
@@ -77,7 +71,7 @@ class ItemForm(GDSForm):
         else:
             del self.fields["paper"]
             del self.fields["paper_title"]
-            _relayout(self)
+            self.relayout()
 
     @staticmethod
     def initial_for(item: AgendaItem) -> dict[str, Any]:
@@ -138,7 +132,7 @@ class TriageForm(GDSForm):
         defer_field.queryset = later
         if item.meeting is not None:
             del self.fields["meeting"]
-            _relayout(self)
+            self.relayout()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -178,7 +172,7 @@ class PaperForm(GDSForm):
         replace.queryset = current
         if not current.exists():
             del self.fields["replace"]
-            _relayout(self)
+            self.relayout()
 
 
 class MoveForm(forms.Form):

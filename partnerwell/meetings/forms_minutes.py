@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from crispy_forms_gds.helper import FormHelper
-from crispy_forms_gds.layout import Size
 from django import forms
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -21,15 +19,6 @@ ENTRY_PREFIX = "entry_"
 
 def _pick(what: str) -> dict[str, str]:
     return {"invalid_choice": f"Choose {what} from the list."}
-
-
-def _relayout(form: forms.BaseForm) -> None:
-    """Draw the form's fields as they are now, after some were added or reordered."""
-    helper = FormHelper(form)
-    helper.form_tag = False
-    helper.label_size = Size.SMALL
-    helper.legend_size = Size.SMALL
-    form.helper = helper  # type: ignore[attr-defined]
 
 
 def item_label(number: int, item: AgendaItem) -> str:
@@ -68,7 +57,7 @@ class MinutesForm(GDSForm):
                 max_length=50_000,
                 widget=forms.Textarea(attrs={"rows": 4}),
             )
-        _relayout(self)
+        self.relayout()
 
     def entries(self) -> dict[int, str]:
         return {item.pk: self.cleaned_data[f"{ENTRY_PREFIX}{item.pk}"] for item in self.items}
@@ -89,7 +78,7 @@ class CorrectionForm(MinutesForm):
         super().__init__(*args, **kwargs)
         # The reason first: it is what a correction must have.
         self.order_fields(["reason", "summary"])
-        _relayout(self)
+        self.relayout()
 
 
 class DecisionForm(GDSForm):

@@ -366,7 +366,7 @@ def decided_on_problem(meeting: Meeting, decided_on: dt.date) -> str:
 
 def sees_every_decision(user: User, partnership: Partnership) -> bool:
     """Managers and chairs see decisions before the minutes are circulated."""
-    return can_manage(user, partnership) or access.is_chair(user, partnership)
+    return access.runs_meetings(user, partnership)
 
 
 def visible_decisions(

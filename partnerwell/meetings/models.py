@@ -431,10 +431,6 @@ class Attendance(models.Model):
     def __str__(self) -> str:
         return f"{self.membership.person} at {self.meeting}"
 
-    @property
-    def counts_as_present(self) -> bool:
-        return self.presence in (Presence.PRESENT, Presence.DEPUTY)
-
 
 # Minutes and decisions ---------------------------------------------------------------
 

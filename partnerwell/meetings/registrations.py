@@ -5,9 +5,8 @@ from __future__ import annotations
 
 def register_all() -> None:
     # Each area registers its own panels, links, evidence indicators and digest sections.
-    from partnerwell.meetings import calendar, evidence, notifications, papers
+    from partnerwell.meetings import evidence, notifications, papers
 
     papers.register()
-    calendar.register()
     notifications.register()
     evidence.register()

@@ -74,18 +74,6 @@ def previous_meeting(meeting: Meeting) -> Meeting | None:
     )
 
 
-def next_meeting(meeting: Meeting) -> Meeting | None:
-    return (
-        Meeting.objects.filter(
-            partnership_id=meeting.partnership_id,
-            starts_at__gt=meeting.starts_at,
-            cancelled_at__isnull=True,
-        )
-        .order_by("starts_at", "pk")
-        .first()
-    )
-
-
 def submission_deadline(meeting: Meeting, meeting_settings: MeetingSettings) -> dt.datetime:
     """Items submitted after this moment are late (the deadline falls at the start of day)."""
     local_start = meeting.starts_at.astimezone(meeting.tz)

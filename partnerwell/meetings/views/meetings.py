@@ -126,7 +126,6 @@ def view_meeting(request: HttpRequest, pk: int) -> HttpResponse:
         "partnership": partnership,
         "meeting": meeting,
         "can_manage": core_access.can_manage(user, partnership),
-        "is_chair": access.is_chair(user, partnership),
         "lifecycle": [
             {"value": s.value, "label": s.label, "done": i < step, "current": i == step}
             for i, s in enumerate(MeetingStatus)
