@@ -10,8 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, F, Min, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from partnerwell.core.models import Membership, Partnership, Side
@@ -23,13 +22,13 @@ from partnerwell.meetings.models import (
     ItemStatus,
     Meeting,
     MeetingReview,
-    MeetingSettings,
     MeetingStatus,
     Nature,
     Presence,
     Standing,
 )
-from partnerwell.meetings.services import papers_due
+from partnerwell.meetings.review import to_100
+from partnerwell.meetings.services import settings_for
 
 # Statuses of a meeting that has taken place.
 HELD_STATUSES = (MeetingStatus.HELD, MeetingStatus.MINUTES_DRAFTED, MeetingStatus.MINUTES_APPROVED)
@@ -167,23 +166,15 @@ def items_by_side(partnership: Partnership, on: dt.date) -> float | None:
 
 
 def papers_on_time(partnership: Partnership, on: dt.date) -> float | None:
-    """Share of meetings started in the twelve months whose papers first went out in time."""
-    meetings = list(
-        _meetings(partnership, on)
-        .filter(starts_at__lte=timezone.now())
-        .annotate(first_published=Coalesce(Min("packs__requested_at"), F("papers_published_at")))
-        .only("pk", "starts_at", "time_zone", "papers_published_at")
-    )
+    """Share of meetings started in the twelve months whose papers first went out in time,
+    by the same rule as each meeting's page (papers.papers_on_time)."""
+    from partnerwell.meetings.papers import papers_on_time as meeting_papers_on_time
+
+    meetings = list(_meetings(partnership, on).filter(starts_at__lte=timezone.now()))
     if not meetings:
         return None
-    rules = MeetingSettings.objects.filter(partnership=partnership).first() or MeetingSettings(
-        partnership=partnership
-    )
-    on_time = sum(
-        1
-        for m in meetings
-        if m.first_published is not None and m.first_published <= papers_due(m, rules)
-    )
+    rules = settings_for(partnership)
+    on_time = sum(1 for m in meetings if meeting_papers_on_time(m, meeting_settings=rules) is True)
     return _share(on_time, len(meetings))
 
 
@@ -200,8 +191,7 @@ def meeting_review(partnership: Partnership, on: dt.date) -> float | None:
     n = int(totals["n"])
     if n < ANONYMITY_FLOOR_MINIMUM:
         return None
-    mean = float(totals["total"]) / (3 * n)
-    return round((mean - 1) * 25, 1)
+    return to_100(float(totals["total"]) / (3 * n))
 
 
 def register() -> None:

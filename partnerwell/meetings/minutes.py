@@ -18,12 +18,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
@@ -45,6 +43,7 @@ from partnerwell.meetings.models import (
     Minutes,
     MinutesStatus,
 )
+from partnerwell.meetings.tasks import email_members
 
 # How many times a decision's reference is chosen again when another save took it first.
 REFERENCE_ATTEMPTS = 5
@@ -217,13 +216,6 @@ def minutes_save(
     return current
 
 
-def _members_to_tell(partnership_id: int) -> QuerySet[User]:
-    members = Membership.objects.current().filter(
-        partnership_id=partnership_id, person_id=OuterRef("pk")
-    )
-    return User.objects.filter(Exists(members), is_active=True).order_by("pk")
-
-
 @task()
 def send_minutes_circulated(minutes_id: int) -> int:
     """Email every current member a link to the circulated minutes; returns how many."""
@@ -236,16 +228,12 @@ def send_minutes_circulated(minutes_id: int) -> int:
         subject = f"Corrected minutes of {meeting.title}, for approval"
     else:
         subject = f"Draft minutes of {meeting.title}, for approval"
-    messages = []
-    for person in _members_to_tell(meeting.partnership_id).iterator():
-        body = render_to_string(
-            "meetings/minutes/email_circulated.txt",
-            {"person": person, "minutes": minutes, "meeting": meeting, "link": link},
-        )
-        messages.append(EmailMessage(subject, body, to=[person.email]))
-    if messages:
-        get_connection().send_messages(messages)
-    return len(messages)
+    return email_members(
+        meeting.partnership_id,
+        subject,
+        "meetings/minutes/email_circulated.txt",
+        {"minutes": minutes, "meeting": meeting, "link": link},
+    )
 
 
 def _tell_members(minutes: Minutes) -> None:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 import secrets
 import tempfile
+from typing import Any
 
 from django.conf import settings
 from django.core.files import File
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
 
-from partnerwell.core.models import Membership
+from partnerwell.core.models import Membership, User
 from partnerwell.meetings.models import PackStatus, PapersPack
 
 logger = logging.getLogger(__name__)
@@ -76,13 +78,6 @@ def send_pack_emails(pack_id: int) -> int:
     else:
         subject = f"{partnership.name}: papers updated for {meeting.title} (version {pack.version})"
         template = "meetings/email/pack_updated.txt"
-    people = (
-        Membership.objects.current()
-        .filter(partnership=partnership, person__is_active=True)
-        .values_list("person__name", "person__email")
-        .order_by("person__email")
-        .distinct()
-    )
     context = {
         "pack": pack,
         "meeting": meeting,
@@ -90,18 +85,25 @@ def send_pack_emails(pack_id: int) -> int:
         "local_start": meeting.starts_at.astimezone(meeting.tz),
         "link": settings.SITE_URL + meeting.get_absolute_url(),
     }
-    recipients = list(people)
+    return email_members(partnership.pk, subject, template, context)
+
+
+def email_members(partnership_id: int, subject: str, template: str, context: dict[str, Any]) -> int:
+    """Email every current, active member of the partnership once, rendering `template`
+    with `person` added to `context`; sent through one connection in batches."""
+    members = Membership.objects.current().filter(
+        partnership_id=partnership_id, person_id=OuterRef("pk")
+    )
+    people = User.objects.filter(Exists(members), is_active=True).order_by("email")
     sent = 0
     connection = get_connection()
-    for start in range(0, len(recipients), BATCH):
-        messages = [
-            EmailMessage(
-                subject,
-                render_to_string(template, {**context, "name": name}),
-                to=[email],
-                connection=connection,
-            )
-            for name, email in recipients[start : start + BATCH]
-        ]
-        sent += connection.send_messages(messages) or 0
+    batch: list[EmailMessage] = []
+    for person in people.iterator(chunk_size=BATCH):
+        body = render_to_string(template, {**context, "person": person})
+        batch.append(EmailMessage(subject, body, to=[person.email], connection=connection))
+        if len(batch) == BATCH:
+            sent += connection.send_messages(batch) or 0
+            batch = []
+    if batch:
+        sent += connection.send_messages(batch) or 0
     return sent

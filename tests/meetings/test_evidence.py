@@ -215,8 +215,11 @@ def test_it_has_no_side_figure_without_sides_or_items(
 
 
 def _published(meeting: Meeting, at: dt.datetime, version: int = 1) -> None:
-    pack = PapersPack.objects.create(meeting=meeting, version=version, status="ready")
-    PapersPack.objects.filter(pk=pack.pk).update(requested_at=at)
+    """A pack built at `at`; the meeting keeps the time its papers were first published."""
+    PapersPack.objects.create(meeting=meeting, version=version, status="ready", built_at=at)
+    Meeting.objects.filter(pk=meeting.pk, papers_published_at__isnull=True).update(
+        papers_published_at=at
+    )
 
 
 def _local(meeting: Meeting, days_before: int, hour: int, minute: int = 0) -> dt.datetime:
@@ -258,7 +261,7 @@ def test_it_uses_the_default_notice_when_the_partnership_has_no_rules(
     # The default is five days: six days before is on time, four days before is not.
     _published(meeting, _local(meeting, 6, 9))
     assert evidence.papers_on_time(partnership_a, _today()) == 100.0
-    PapersPack.objects.update(requested_at=_local(meeting, 4, 9))
+    Meeting.objects.filter(pk=meeting.pk).update(papers_published_at=_local(meeting, 4, 9))
     assert evidence.papers_on_time(partnership_a, _today()) == 0.0
 
 
