@@ -605,7 +605,7 @@ def agenda_rows(meeting: Meeting) -> list[dict[str, Any]]:
                 partnership_id=meeting.partnership_id, status=RiskStatus.OPEN, escalate=True
             ).select_related("owner__person")
         )
-    start = meeting.starts_at.astimezone(meeting.tz)
+    start = meeting.local_start
     rows = []
     for number, each in enumerate(items, start=1):
         end = start + dt.timedelta(minutes=each.minutes_needed)
@@ -632,7 +632,7 @@ def _actions_for_review(meeting: Meeting) -> list[Action]:
     Each carries `overdue_then`: past its due date on the meeting's day (or today, if sooner).
     """
     actions = Action.objects.filter(partnership_id=meeting.partnership_id)
-    day = meeting.starts_at.astimezone(meeting.tz).date()
+    day = meeting.local_start.date()
     if meeting.starts_at <= timezone.now():
         actions = actions.filter(created_at__lte=meeting.starts_at).filter(
             Q(status__in=OPEN_STATUSES)

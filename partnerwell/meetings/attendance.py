@@ -52,7 +52,7 @@ LOW_RATE = 60
 
 
 def meeting_day(meeting: Meeting) -> dt.date:
-    return meeting.starts_at.astimezone(meeting.tz).date()
+    return meeting.local_start.date()
 
 
 def counting_members(meeting: Meeting) -> QuerySet[Membership]:

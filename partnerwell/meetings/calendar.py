@@ -57,8 +57,8 @@ def meeting_event(meeting: Meeting) -> Event:
     event.add("last-modified", meeting.updated_at)
     event.add("created", meeting.created_at)
     # Times in the meeting's own zone (TZID), so a clock change moves nothing.
-    event.add("dtstart", meeting.starts_at.astimezone(meeting.tz))
-    event.add("dtend", meeting.ends_at.astimezone(meeting.tz))
+    event.add("dtstart", meeting.local_start)
+    event.add("dtend", meeting.local_end)
     event.add("summary", f"{meeting.partnership.name}: {meeting.title}")
     location = meeting.place or meeting.video_link
     if location:

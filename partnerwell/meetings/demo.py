@@ -285,7 +285,7 @@ def _minute(
             texts[item.pk] = f"Members discussed {item.title.lower()}. Both sides contributed."
     minutes.minutes_save(meeting=meeting, by=manager, summary="", entries=texts)
     by_title = {i.title: i for i in items}
-    day = meeting.starts_at.astimezone(meeting.tz).date()
+    day = meeting.local_start.date()
     for topic in topics:
         if not topic.decision:
             continue

@@ -107,8 +107,8 @@ class MeetingForm(GDSForm):
 
     @staticmethod
     def initial_for(meeting: Any) -> dict[str, Any]:
-        start = meeting.starts_at.astimezone(meeting.tz)
-        end = meeting.ends_at.astimezone(meeting.tz)
+        start = meeting.local_start
+        end = meeting.local_end
         return {
             "title": meeting.title,
             "kind": meeting.kind,

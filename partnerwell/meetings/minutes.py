@@ -287,7 +287,7 @@ def minutes_approve(*, minutes: Minutes, by: User, at_meeting: Meeting) -> Minut
             {"meeting": f"Minutes are approved under the standing item of {where}."}
         )
     if at_meeting.starts_at > timezone.now():
-        local = at_meeting.starts_at.astimezone(at_meeting.tz)
+        local = at_meeting.local_start
         raise ValidationError(
             f"The minutes can be approved once “{at_meeting.title}” has started, "
             f"on {local:%-d %B %Y at %H:%M}."
@@ -343,7 +343,7 @@ _NUMBER = re.compile(r"^D\d+/(\d+)$")
 
 def decided_on_problem(meeting: Meeting, decided_on: dt.date) -> str:
     """Why `decided_on` cannot be the date of a decision of `meeting`, or ""."""
-    day = meeting.starts_at.astimezone(meeting.tz).date()
+    day = meeting.local_start.date()
     if abs((decided_on - day).days) <= DECIDED_WITHIN_DAYS:
         return ""
     return (
@@ -408,7 +408,7 @@ def decision_record(
         raise ValidationError(LOCKED)
     if item is not None and (item.meeting_id != meeting.pk or item.status != ItemStatus.ACCEPTED):
         raise ValidationError({"item": "Choose an item on this meeting's agenda."})
-    decided_on = decided_on or meeting.starts_at.astimezone(meeting.tz).date()
+    decided_on = decided_on or meeting.local_start.date()
     if problem := decided_on_problem(meeting, decided_on):
         raise ValidationError({"decided_on": problem})
     # Two decisions saved at once would otherwise both take the next number; the lock

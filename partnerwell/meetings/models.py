@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import uuid
 import zoneinfo
@@ -188,6 +189,15 @@ class Meeting(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def local_start(self) -> dt.datetime:
+        """The start in the meeting's own time zone."""
+        return self.starts_at.astimezone(self.tz)
+
+    @property
+    def local_end(self) -> dt.datetime:
+        return self.ends_at.astimezone(self.tz)
 
     @property
     def is_cancelled(self) -> bool:

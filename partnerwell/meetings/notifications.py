@@ -23,7 +23,7 @@ def _my_partnerships(person: User, today: dt.date) -> QuerySet[Membership, Any]:
 
 
 def _when(meeting: Meeting) -> str:
-    local = meeting.starts_at.astimezone(meeting.tz)
+    local = meeting.local_start
     return f"{local:%-d %B %Y} at {local:%H:%M}"
 
 

@@ -188,7 +188,7 @@ def meetings_panel(partnership: Partnership, user: User) -> dict[str, Any]:
     late = [
         {
             "meeting": m,
-            "local_start": m.starts_at.astimezone(m.tz),
+            "local_start": m.local_start,
             "published_at": m.papers_published_at.astimezone(m.tz)
             if m.papers_published_at
             else None,
@@ -199,7 +199,7 @@ def meetings_panel(partnership: Partnership, user: User) -> dict[str, Any]:
     return {
         "partnership": partnership,
         "next": upcoming,
-        "next_start": upcoming.starts_at.astimezone(upcoming.tz) if upcoming else None,
+        "next_start": upcoming.local_start if upcoming else None,
         "late": late,
         "papers_days": chosen.papers_days,
     }

@@ -74,18 +74,20 @@ def previous_meeting(meeting: Meeting) -> Meeting | None:
     )
 
 
-def submission_deadline(meeting: Meeting, meeting_settings: MeetingSettings) -> dt.datetime:
-    """Items submitted after this moment are late (the deadline falls at the start of day)."""
-    local_start = meeting.starts_at.astimezone(meeting.tz)
-    day = local_start.date() - dt.timedelta(days=meeting_settings.submission_deadline_days)
+def _end_of_day_before(meeting: Meeting, days: int) -> dt.datetime:
+    """The last second of the day `days` before the meeting's day, in its own time zone."""
+    day = meeting.local_start.date() - dt.timedelta(days=days)
     return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=meeting.tz)
+
+
+def submission_deadline(meeting: Meeting, meeting_settings: MeetingSettings) -> dt.datetime:
+    """Items submitted after this moment are late."""
+    return _end_of_day_before(meeting, meeting_settings.submission_deadline_days)
 
 
 def papers_due(meeting: Meeting, meeting_settings: MeetingSettings) -> dt.datetime:
-    """Papers published by the end of this day are on time."""
-    local_start = meeting.starts_at.astimezone(meeting.tz)
-    day = local_start.date() - dt.timedelta(days=meeting_settings.papers_days)
-    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=meeting.tz)
+    """Papers published by this moment are on time."""
+    return _end_of_day_before(meeting, meeting_settings.papers_days)
 
 
 def _check_times(starts_at: dt.datetime, ends_at: dt.datetime) -> None:

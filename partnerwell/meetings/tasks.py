@@ -82,7 +82,7 @@ def send_pack_emails(pack_id: int) -> int:
         "pack": pack,
         "meeting": meeting,
         "partnership": partnership,
-        "local_start": meeting.starts_at.astimezone(meeting.tz),
+        "local_start": meeting.local_start,
         "link": settings.SITE_URL + meeting.get_absolute_url(),
     }
     return email_members(partnership.pk, subject, template, context)

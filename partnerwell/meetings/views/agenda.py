@@ -259,8 +259,8 @@ def print_agenda(request: HttpRequest, pk: int) -> HttpResponse:
         "meeting": meeting,
         "rows": services.agenda_rows(meeting),
         "state": services.agenda_state(meeting),
-        "local_start": meeting.starts_at.astimezone(meeting.tz),
-        "local_end": meeting.ends_at.astimezone(meeting.tz),
+        "local_start": meeting.local_start,
+        "local_end": meeting.local_end,
     }
     # Times on a meeting's pages are in the meeting's own time zone.
     with timezone.override(meeting.tz):

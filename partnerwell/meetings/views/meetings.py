@@ -131,8 +131,8 @@ def view_meeting(request: HttpRequest, pk: int) -> HttpResponse:
             for i, s in enumerate(MeetingStatus)
         ],
         "started": meeting.starts_at <= timezone.now(),
-        "local_start": meeting.starts_at.astimezone(meeting.tz),
-        "local_end": meeting.ends_at.astimezone(meeting.tz),
+        "local_start": meeting.local_start,
+        "local_end": meeting.local_end,
         "agenda": agenda_area.meeting_section(meeting, user),
         "papers": papers_area.meeting_section(meeting, user),
         "attendance": attendance_area.meeting_section(meeting, user),

@@ -250,7 +250,7 @@ def _version_context(minutes: Minutes) -> dict[str, Any]:
         "partnership": meeting.partnership,
         "meeting": meeting,
         "minutes": minutes,
-        "local_start": meeting.starts_at.astimezone(meeting.tz),
+        "local_start": meeting.local_start,
         "entries": list(entries),
         "decisions": [(d, actions[d.pk]) for d in decisions],
     }
