@@ -1,10 +1,12 @@
-"""Member list exports as rows, written to CSV or XLSX by the view."""
+"""Spreadsheet downloads: member rows, and CSV or XLSX responses for any table of rows."""
 
 from __future__ import annotations
 
+import csv
 import io
 
 from django.db.models.functions import Lower
+from django.http import HttpResponse
 from openpyxl import Workbook
 
 from partnerwell.core.models import Membership, Partnership
@@ -68,3 +70,28 @@ def write_xlsx(title: str, header: list[str], rows: list[list[str]]) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(
+    fmt: str, title: str, stem: str, header: list[str], rows: list[list[str]]
+) -> HttpResponse:
+    """The rows as an attachment: an XLSX workbook (`title` names its sheet) or a CSV file.
+
+    Cells must already be made safe (safe_cell) by whoever built the rows.
+    """
+    name = stem.replace('"', "")
+    if fmt == "xlsx":
+        response = HttpResponse(write_xlsx(title, header, rows), content_type=XLSX)
+    else:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        writer.writerows(rows)
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{name}.{"xlsx" if fmt == "xlsx" else "csv"}"'
+    )
+    return response

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -445,22 +442,8 @@ def confirm_import(request: HttpRequest, partnership_id: int, import_id: int) ->
 
 @login_required
 def export_members(request: HttpRequest, partnership_id: int, fmt: str) -> HttpResponse:
-    from partnerwell.core.exports import member_rows, write_xlsx
+    from partnerwell.core.exports import download, member_rows
 
     partnership = access.get_partnership(_user(request), partnership_id)
     header, rows = member_rows(partnership)
-    stem = f"{partnership.name} members".replace('"', "")
-    if fmt == "xlsx":
-        response = HttpResponse(
-            write_xlsx("Members", header, rows),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
-        return response
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
-    return response
+    return download(fmt, "Members", f"{partnership.name} members", header, rows)

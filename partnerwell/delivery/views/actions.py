@@ -3,8 +3,6 @@ actions (also from health-check results), exports, accountability and reminder e
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from django.contrib import messages
@@ -20,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from partnerwell.core import access as core_access
 from partnerwell.core import digest as core_digest
-from partnerwell.core.exports import write_xlsx
+from partnerwell.core.exports import download
 from partnerwell.core.models import Partnership, User
 from partnerwell.delivery import access
 from partnerwell.delivery.actions import (
@@ -54,7 +52,6 @@ from partnerwell.delivery.models import Action, ActionSource, DigestPreference
 from partnerwell.healthcheck import access as healthcheck_access
 
 PAGE_SIZE = 100
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _user(request: HttpRequest) -> User:
@@ -106,18 +103,7 @@ def export_actions(request: HttpRequest, partnership_id: int, fmt: str) -> HttpR
     partnership = core_access.get_partnership(_user(request), partnership_id)
     _, actions = _log(request, partnership)
     rows = export_rows(actions)
-    stem = f"{partnership.name} actions".replace('"', "")
-    if fmt == "xlsx":
-        response = HttpResponse(write_xlsx("Actions", EXPORT_HEADER, rows), content_type=XLSX)
-        response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
-        return response
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_HEADER)
-    writer.writerows(rows)
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
-    return response
+    return download(fmt, "Actions", f"{partnership.name} actions", EXPORT_HEADER, rows)
 
 
 @login_required

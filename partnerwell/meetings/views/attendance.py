@@ -3,9 +3,6 @@ live quorum check, and the attendance record with its downloads."""
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,7 +12,7 @@ from django.urls import URLPattern, path
 from django.views.decorators.http import require_POST
 
 from partnerwell.core import access as core_access
-from partnerwell.core.exports import write_xlsx
+from partnerwell.core.exports import download
 from partnerwell.core.models import User
 from partnerwell.meetings import access
 from partnerwell.meetings import attendance as services
@@ -28,7 +25,6 @@ from partnerwell.meetings.forms_attendance import (
 from partnerwell.meetings.models import Meeting
 from partnerwell.meetings.views.meetings import show_refusal, user_of
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REGISTER_KEEPERS_ONLY = "Only the partnership's managers and chairs take the register."
 
 
@@ -164,19 +160,13 @@ def export_attendance(request: HttpRequest, partnership_id: int) -> HttpResponse
         return redirect("meetings-view-attendance-record", partnership.pk)
     record = services.attendance_record(partnership, form.cleaned_data["n"])
     rows = services.export_rows(record)
-    stem = f"{partnership.name} attendance".replace('"', "")
-    if form.cleaned_data["format"] == "xlsx":
-        content = write_xlsx("Attendance", services.EXPORT_HEADER, rows)
-        response = HttpResponse(content, content_type=XLSX)
-        response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
-        return response
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(services.EXPORT_HEADER)
-    writer.writerows(rows)
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
-    return response
+    return download(
+        form.cleaned_data["format"],
+        "Attendance",
+        f"{partnership.name} attendance",
+        services.EXPORT_HEADER,
+        rows,
+    )
 
 
 urlpatterns: list[URLPattern] = [

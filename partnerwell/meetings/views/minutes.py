@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from django.contrib import messages
@@ -16,7 +14,7 @@ from django.urls import URLPattern, path
 from django.views.decorators.http import require_POST
 
 from partnerwell.core import access as core_access
-from partnerwell.core.exports import write_xlsx
+from partnerwell.core.exports import download
 from partnerwell.meetings import access
 from partnerwell.meetings import minutes as services
 from partnerwell.meetings.forms_minutes import (
@@ -32,7 +30,6 @@ from partnerwell.meetings.models import Decision, Meeting, MinuteEntry, Minutes,
 from partnerwell.meetings.views.meetings import show_refusal, user_of
 
 PAGE_SIZE = 50
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # A refusal because of the minutes' state (locked, not started) rather than bad input.
 CONFLICT = 409
 
@@ -327,19 +324,7 @@ def export_decisions(request: HttpRequest, partnership_id: int) -> HttpResponse:
         user, partnership, services.decision_search(partnership, **form.filters())
     )
     rows = services.decision_export_rows(decisions)
-    stem = f"{partnership.name} decisions".replace('"', "")
-    if fmt == "xlsx":
-        response = HttpResponse(
-            write_xlsx("Decisions", services.EXPORT_HEADER, rows), content_type=XLSX
-        )
-    else:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(services.EXPORT_HEADER)
-        writer.writerows(rows)
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
-    return response
+    return download(fmt, "Decisions", f"{partnership.name} decisions", services.EXPORT_HEADER, rows)
 
 
 @login_required
