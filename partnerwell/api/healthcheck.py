@@ -13,6 +13,7 @@ from ninja import Field, Router, Schema, Status
 
 from partnerwell.api.core import Input
 from partnerwell.core import access as core_access
+from partnerwell.core.guessing import TooManyAttempts
 from partnerwell.core.models import User
 from partnerwell.healthcheck import access, services
 from partnerwell.healthcheck.models import Audience, Framework, Round
@@ -361,7 +362,7 @@ def submit_response(request: HttpRequest, payload: ResponseIn) -> Status[dict[st
     """Submit a member's answers with their personal token (for in-room or offline collection)."""
     try:
         invitation = access.get_invitation(request, payload.token)
-    except access.TooManyAttempts:
+    except TooManyAttempts:
         raise services.TooManyAttemptsError() from None
     try:
         invitation = services.invitation_check(invitation)

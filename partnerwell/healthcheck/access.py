@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from partnerwell.core.access import AnyUser, can_manage, visible_partnerships
+from partnerwell.core.guessing import guarded_lookup
 from partnerwell.healthcheck.models import (
     DiscussionItem,
     Framework,
@@ -16,14 +16,6 @@ from partnerwell.healthcheck.models import (
     Round,
     hash_token,
 )
-
-# Wrong links allowed from one address in the window before it must wait.
-TOKEN_FAILURES_ALLOWED = 20
-TOKEN_WINDOW_SECONDS = 15 * 60
-
-
-class TooManyAttempts(Exception):
-    """Too many unknown links from one address: slow down guessing."""
 
 
 def visible_rounds(user: AnyUser) -> QuerySet[Round]:
@@ -75,29 +67,16 @@ def get_results_pdf(user: AnyUser, round: Round, pk: int) -> ResultsPdf:
     return export
 
 
-def _client_key(request: HttpRequest) -> str:
-    address = request.META.get("REMOTE_ADDR", "unknown")
-    return f"pw-token-failures:{address}"
-
-
 def get_invitation(request: HttpRequest, token: str) -> Invitation | None:
     """The invitation for a link, counting wrong links per address against guessing."""
-    key = _client_key(request)
-    if cache.get(key, 0) >= TOKEN_FAILURES_ALLOWED:
-        raise TooManyAttempts
-    invitation = None
-    if 20 <= len(token) <= 100:
-        invitation = (
+    return guarded_lookup(
+        request,
+        token,
+        lambda t: (
             Invitation.objects.select_related(
                 "round__partnership", "round__framework", "membership__person"
             )
-            .filter(token_hash=hash_token(token))
+            .filter(token_hash=hash_token(t))
             .first()
-        )
-    if invitation is None:
-        cache.add(key, 0, TOKEN_WINDOW_SECONDS)
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, TOKEN_WINDOW_SECONDS)
-    return invitation
+        ),
+    )

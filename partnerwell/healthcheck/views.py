@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from partnerwell.core import access as core_access
+from partnerwell.core.guessing import TooManyAttempts
 from partnerwell.core.models import User
 from partnerwell.healthcheck import access, services
 from partnerwell.healthcheck.forms import (
@@ -348,7 +349,7 @@ def how_to_read(request: HttpRequest) -> HttpResponse:
 def _invitation_or_problem(request: HttpRequest, token: str) -> Invitation | HttpResponse:
     try:
         invitation = access.get_invitation(request, token)
-    except access.TooManyAttempts:
+    except TooManyAttempts:
         return render(
             request,
             "healthcheck/link_problem.html",

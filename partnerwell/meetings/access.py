@@ -10,9 +10,10 @@ from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from partnerwell.core.access import AnyUser, can_manage, visible_partnerships
+from partnerwell.core.guessing import guarded_lookup
 from partnerwell.core.models import MANAGING_ROLES, Membership, Partnership, Role
 from partnerwell.meetings.models import (
     AgendaItem,
@@ -183,11 +184,14 @@ def get_decision(user: AnyUser, pk: int) -> Decision:
     )
 
 
-def get_meeting_by_review_token(token: str) -> Meeting | None:
+def get_meeting_by_review_token(request: HttpRequest, token: str) -> Meeting | None:
     """The meeting a review link belongs to, for anyone holding the link (no sign-in).
 
     The link is the only key; None for a token we do not know, so the page can say so.
+    Wrong links count against the address, as for health-check links (TooManyAttempts).
     """
-    if not 20 <= len(token) <= 100:
-        return None
-    return Meeting.objects.select_related("partnership").filter(review_token=token).first()
+    return guarded_lookup(
+        request,
+        token,
+        lambda t: Meeting.objects.select_related("partnership").filter(review_token=t).first(),
+    )

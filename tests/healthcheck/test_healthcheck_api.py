@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from partnerwell.api.healthcheck import Results
 from partnerwell.api.models import AccessToken
+from partnerwell.core.guessing import TOKEN_FAILURES_ALLOWED
 from partnerwell.core.models import Membership, Partnership, User
-from partnerwell.healthcheck.access import TOKEN_FAILURES_ALLOWED
 from partnerwell.healthcheck.models import Framework, Invitation, Rating, Response, Round
 from tests.healthcheck.builders import (
     add_member,

@@ -17,8 +17,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from partnerwell.core import guessing
 from partnerwell.core.models import Membership, Organisation, Partnership, User
-from partnerwell.healthcheck import access, services
+from partnerwell.healthcheck import services
 from partnerwell.healthcheck.models import (
     Framework,
     Invitation,
@@ -356,12 +357,12 @@ def test_it_slows_down_an_address_that_guesses_links(
     link: Invitation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     window = 3
-    monkeypatch.setattr(access, "TOKEN_WINDOW_SECONDS", window)
+    monkeypatch.setattr(guessing, "TOKEN_WINDOW_SECONDS", window)
     guesser = Client(REMOTE_ADDR="203.0.113.9")
     neighbour = Client(REMOTE_ADDR="203.0.113.10")
     started = time.monotonic()
 
-    for number in range(access.TOKEN_FAILURES_ALLOWED):
+    for number in range(guessing.TOKEN_FAILURES_ALLOWED):
         wrong = guesser.get(reverse("healthcheck-respond", args=[f"{number:04d}" + "x" * 39]))
         assert wrong.status_code == 404
     blocked = guesser.get(reverse("healthcheck-respond", args=["y" * 43]))
@@ -382,7 +383,7 @@ def test_it_slows_down_an_address_that_guesses_links(
 def test_it_does_not_count_right_links_as_guesses(link: Invitation) -> None:
     client = Client(REMOTE_ADDR="203.0.113.20")
 
-    for _ in range(access.TOKEN_FAILURES_ALLOWED + 5):
+    for _ in range(guessing.TOKEN_FAILURES_ALLOWED + 5):
         assert client.get(respond_url(link)).status_code == 200
 
     assert client.get(reverse("healthcheck-respond", args=["z" * 43])).status_code == 404

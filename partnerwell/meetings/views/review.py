@@ -11,6 +11,7 @@ from django.urls import URLPattern, path
 from django.views.decorators.http import require_POST
 
 from partnerwell.core import access as core_access
+from partnerwell.core.guessing import TooManyAttempts
 from partnerwell.healthcheck.qr import qr_svg
 from partnerwell.meetings import access
 from partnerwell.meetings import review as services
@@ -61,7 +62,15 @@ def _answered(request: HttpRequest, meeting: Meeting) -> bool:
 
 def respond_review(request: HttpRequest, token: str) -> HttpResponse:
     """The anonymous answer form, for anyone holding the link; no sign-in."""
-    meeting = access.get_meeting_by_review_token(token)
+    try:
+        meeting = access.get_meeting_by_review_token(request, token)
+    except TooManyAttempts:
+        return _link_problem(
+            request,
+            "Too many wrong links have come from your connection. Wait 15 minutes, "
+            "then scan the QR code or open the link again.",
+            429,
+        )
     if meeting is None:
         return _link_problem(
             request,
