@@ -269,7 +269,9 @@ def _take_register(page: Page, meeting_url: str) -> None:
     summary = page.get_by_role("main").locator(".govuk-summary-list").first
     expect(summary.locator(".govuk-summary-list__row", has_text="Stage")).to_contain_text("Held")
     attendance = page.locator("section", has=page.locator("#attendance-heading"))
-    expect(attendance.locator(".govuk-tag", has_text="Quorate")).to_be_visible()
+    # Exact text: a substring match would also find "Not quorate".
+    expect(attendance.locator(".govuk-tag", has_text=re.compile(r"^Quorate$"))).to_be_visible()
+    expect(attendance.locator(".govuk-tag", has_text=re.compile("quorate", re.I))).to_have_count(1)
     check_page(page, "meetings-17-held")
 
     page.get_by_role("link", name="Change the register").click()

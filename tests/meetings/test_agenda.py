@@ -26,6 +26,7 @@ from tests.conftest import client_for
 from tests.meetings.conftest import make_meeting
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
+NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 
 
 def _item(
@@ -412,20 +413,43 @@ def test_it_undoes_the_agreement_when_an_accepted_items_presenter_changes(
 # The agenda builder ----------------------------------------------------------------
 
 
+def _new_york_meeting(partnership: Partnership, by: User) -> Meeting:
+    """A meeting at 10:00–12:00 New York time on 15 July 2031 (14:00 UTC, 15:00 in
+    London, the server's zone), with its agenda open."""
+    start = dt.datetime(2031, 7, 15, 10, 0, tzinfo=NEW_YORK)
+    meeting = services.meeting_create(
+        partnership=partnership,
+        by=by,
+        title="Transatlantic forum",
+        kind="forum",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=2),
+        time_zone="America/New_York",
+        place="Conference call",
+        video_link="",
+    )
+    Meeting.objects.filter(pk=meeting.pk).update(status=MeetingStatus.AGENDA_OPEN)
+    meeting.refresh_from_db()
+    assert settings.TIME_ZONE == "Europe/London"  # so the zones below really differ
+    return meeting
+
+
 def test_it_computes_start_times_in_the_meetings_time_zone(
-    meeting: Meeting, partnership_a: Partnership, dave: User, alice: User
+    partnership_a: Partnership, dave: User, alice: User
 ) -> None:
+    meeting = _new_york_meeting(partnership_a, alice)
     item = _item(meeting, dave, partnership_a, minutes=25)
     agenda.item_triage(item=item, by=alice, decision="accept")
     rows = agenda.agenda_rows(meeting)
-    start = meeting.starts_at.astimezone(LONDON)
     # Standing items 5 + 5 + 15 + 10 minutes, then the new item, then any other business.
     assert [row["number"] for row in rows] == [1, 2, 3, 4, 5, 6]
     assert rows[4]["item"] == item
-    assert rows[4]["start"] == start + dt.timedelta(minutes=35)
-    assert rows[4]["end"] == start + dt.timedelta(minutes=60)
-    assert rows[5]["start"] == start + dt.timedelta(minutes=60)
-    assert rows[4]["start"].utcoffset() == start.utcoffset()
+    assert rows[4]["start"] == dt.datetime(2031, 7, 15, 10, 35, tzinfo=NEW_YORK)
+    assert rows[4]["end"] == dt.datetime(2031, 7, 15, 11, 0, tzinfo=NEW_YORK)
+    assert rows[5]["start"] == dt.datetime(2031, 7, 15, 11, 0, tzinfo=NEW_YORK)
+    # The rows carry New York's summer offset, not UTC's or London's.
+    assert rows[4]["start"].utcoffset() == dt.timedelta(hours=-4)
+    assert (rows[4]["start"].hour, rows[4]["start"].minute) == (10, 35)
 
 
 def test_it_moves_items_up_and_down(
@@ -654,17 +678,36 @@ def test_it_lets_only_one_of_two_accepts_at_once_fill_the_meeting(
 
 
 def test_it_prints_the_agenda_without_navigation(
-    meeting: Meeting, partnership_a: Partnership, dave: User, alice: User, bob_client: Client
+    partnership_a: Partnership, dave: User, alice: User, bob_client: Client
 ) -> None:
-    item = _item(meeting, dave, partnership_a, title="Printed item")
+    meeting = _new_york_meeting(partnership_a, alice)
+    item = _item(meeting, dave, partnership_a, title="Printed item", minutes=25)
     agenda.item_triage(item=item, by=alice, decision="accept")
     response = bob_client.get(reverse("meetings-print-agenda", args=[meeting.pk]))
     page = response.content.decode()
     assert response.status_code == 200
     assert "Printed item" in page and "Pat Presenter" in page and "Decision" in page
-    start = meeting.starts_at.astimezone(LONDON) + dt.timedelta(minutes=35)
-    assert start.strftime("%H:%M") in page
+    # New York wall-clock times, not the server's (London, five hours ahead) nor UTC.
+    assert "10:00 to 12:00 (America/New_York)" in page
+    assert "10:35–11:00 (25 min)" in page
+    for elsewhere in ("15:00", "15:35", "14:00", "14:35"):
+        assert elsewhere not in page
     assert "govuk-service-navigation" not in page
+
+
+def test_it_shows_the_builder_times_in_the_meetings_time_zone(
+    partnership_a: Partnership, dave: User, alice: User, alice_client: Client
+) -> None:
+    meeting = _new_york_meeting(partnership_a, alice)
+    item = _item(meeting, dave, partnership_a, title="Built item", minutes=25)
+    agenda.item_triage(item=item, by=alice, decision="accept")
+    response = alice_client.get(reverse("meetings-edit-agenda", args=[meeting.pk]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Built item" in page
+    assert "10:00–10:05" in page and "10:35–11:00" in page
+    for elsewhere in ("15:00", "15:35", "14:00", "14:35"):
+        assert elsewhere not in page
 
 
 def test_it_hides_the_builder_and_print_from_others(

@@ -273,6 +273,7 @@ def test_the_download_is_404_for_another_partnership(
 def test_the_download_asks_visitors_to_sign_in(client: Client, meeting: Meeting) -> None:
     response = client.get(f"/meetings/{meeting.pk}/calendar.ics")
     assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
 
 
 @pytest.mark.parametrize("prefix", ["me", "partnership"])

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from partnerwell.core.models import Partnership
 from partnerwell.meetings.models import AgendaItem, Meeting, MeetingSettings, MeetingStatus
@@ -33,12 +32,16 @@ def test_it_plans_a_meeting_with_standing_items(
     alice_client: Client, partnership_a: Partnership
 ) -> None:
     url = reverse("meetings-add-meeting", args=[partnership_a.pk])
-    response = alice_client.post(url, {**FORM, "new_series": "Quarterly forum"})
+    response = alice_client.post(
+        url, {**FORM, "new_series": "Quarterly forum", "date": "2031-07-08"}
+    )
     meeting = Meeting.objects.get(partnership=partnership_a)
     assert response.status_code == 302 and response["Location"] == meeting.get_absolute_url()
     assert meeting.series is not None and meeting.series.name == "Quarterly forum"
-    # 14:00 in London in March is 14:00 UTC; the stored time is aware.
-    assert meeting.starts_at == dt.datetime(2031, 3, 4, 14, 0, tzinfo=dt.UTC)
+    # 14:00 in London in July (summer time) is 13:00 UTC: the form's time is read in the
+    # meeting's zone, not taken as UTC.
+    assert meeting.starts_at == dt.datetime(2031, 7, 8, 13, 0, tzinfo=dt.UTC)
+    assert meeting.ends_at == dt.datetime(2031, 7, 8, 15, 0, tzinfo=dt.UTC)
     assert meeting.status == MeetingStatus.PLANNED
     standing = list(AgendaItem.objects.filter(meeting=meeting).values_list("standing", flat=True))
     assert standing == ["apologies", "minutes", "actions", "risks", "aob"]
@@ -72,13 +75,24 @@ def test_it_lets_only_managers_plan(bob_client: Client, partnership_a: Partnersh
 def test_it_raises_the_sequence_when_the_time_changes(
     alice_client: Client, meeting: Meeting
 ) -> None:
-    local = meeting.starts_at.astimezone(meeting.tz)
-    data = {**FORM, "date": local.date().isoformat(), "start_time": "11:00", "end_time": "12:30"}
+    # Only the times differ from the fixture (the test below sends the same fields
+    # unchanged), so only they can raise the sequence.
+    moved_start = meeting.starts_at + dt.timedelta(minutes=90)
+    moved_end = meeting.ends_at + dt.timedelta(minutes=90)
+    local_start, local_end = moved_start.astimezone(meeting.tz), moved_end.astimezone(meeting.tz)
+    data = {
+        **FORM,
+        "title": meeting.title,
+        "place": meeting.place,
+        "date": local_start.date().isoformat(),
+        "start_time": local_start.strftime("%H:%M"),
+        "end_time": local_end.strftime("%H:%M"),
+    }
     response = alice_client.post(reverse("meetings-edit-meeting", args=[meeting.pk]), data)
     assert response.status_code == 302
     meeting.refresh_from_db()
     assert meeting.sequence == 1
-    assert meeting.starts_at.astimezone(meeting.tz).hour == 11
+    assert (meeting.starts_at, meeting.ends_at) == (moved_start, moved_end)
 
 
 def test_it_keeps_the_sequence_when_nothing_visible_changes(
@@ -169,8 +183,8 @@ def test_it_hides_other_partnerships_meetings(alice_client: Client, meeting_b: M
 def test_it_shows_the_meeting_page(bob_client: Client, meeting: Meeting) -> None:
     response = bob_client.get(meeting.get_absolute_url())
     assert response.status_code == 200
-    assert meeting.title in response.content.decode()
-    assert timezone.now() < meeting.starts_at
+    page = response.content.decode()
+    assert meeting.title in page and meeting.place in page
 
 
 def test_it_refuses_a_time_skipped_when_the_clocks_go_forward(

@@ -11,15 +11,24 @@ import re
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.core.files.base import ContentFile
+from django.db.models import Model
 from django.test import Client
 from django.utils import timezone
 
 from partnerwell.core.models import Partnership, User
 from partnerwell.meetings.models import (
+    AgendaApproval,
     AgendaItem,
+    Attendance,
+    CalendarToken,
     Decision,
     Meeting,
+    MeetingReview,
+    MeetingSeries,
+    MeetingSettings,
+    MinuteEntry,
     Minutes,
     Paper,
     PapersPack,
@@ -81,6 +90,38 @@ def a_objects(
     }
 
 
+# How each meetings model reaches its partnership. Calendar tokens belong to a person,
+# not a partnership, so a refused visit cannot touch partnership A's.
+TO_PARTNERSHIP: dict[type[Model], str] = {
+    MeetingSettings: "partnership",
+    MeetingSeries: "partnership",
+    Meeting: "partnership",
+    AgendaItem: "partnership",
+    Paper: "item__partnership",
+    AgendaApproval: "meeting__partnership",
+    PapersPack: "meeting__partnership",
+    Attendance: "meeting__partnership",
+    Minutes: "meeting__partnership",
+    MinuteEntry: "minutes__meeting__partnership",
+    Decision: "partnership",
+    MeetingReview: "meeting__partnership",
+}
+
+
+def _snapshot(partnership_id: int) -> dict[str, list[dict[str, object]]]:
+    """Every row of every meetings model belonging to the partnership, field by field
+    (so a change of any value, an updated time, a new row or a deleted one shows)."""
+    return {
+        model.__name__: list(model.objects.filter(**{path: partnership_id}).order_by("pk").values())
+        for model, path in TO_PARTNERSHIP.items()
+    }
+
+
+def test_the_snapshot_covers_every_meetings_model() -> None:
+    models = set(apps.get_app_config("meetings").get_models())
+    assert models == set(TO_PARTNERSHIP) | {CalendarToken}
+
+
 def _fill(route: str, values: dict[str, int]) -> str:
     what = PK_OBJECTS.get(route.split("/", 1)[0], "")
 
@@ -113,9 +154,11 @@ def test_it_hides_other_partnerships_objects(
     route: str, name: str, a_objects: dict[str, int], carol: User, carol_client: Client
 ) -> None:
     url = _fill(route, a_objects)
+    before = _snapshot(a_objects["partnership_id"])
+    assert sum(len(rows) for rows in before.values()) >= 6  # the objects made above
     assert _visit(carol_client, url) == 404, url
-    # Nothing was changed by the refused requests.
-    assert not Meeting.objects.get(pk=a_objects["meeting"]).is_cancelled
+    # Nothing of partnership A was made, changed or removed by the refused request.
+    assert _snapshot(a_objects["partnership_id"]) == before
 
 
 @pytest.mark.parametrize(("route", "name"), _meeting_routes())

@@ -14,10 +14,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from partnerwell.core.models import Partnership, User
-from partnerwell.meetings import agenda, papers
-from partnerwell.meetings.models import AgendaItem, Meeting, MeetingStatus, Paper
+from partnerwell.meetings import agenda
+from partnerwell.meetings.models import (
+    AgendaItem,
+    Meeting,
+    MeetingStatus,
+    PackStatus,
+    Paper,
+    PapersPack,
+)
 from tests.conftest import client_for
 
 
@@ -167,10 +175,8 @@ def test_it_refuses_a_password_protected_pdf(meeting: Meeting, bob: User) -> Non
 
 
 def test_it_adds_and_replaces_a_paper_and_rebuilds_a_published_pack(
-    meeting: Meeting, bob: User, monkeypatch: pytest.MonkeyPatch
+    meeting: Meeting, bob: User
 ) -> None:
-    notes: list[str] = []
-    monkeypatch.setattr(papers, "pack_request_rebuild", lambda m, note: notes.append(note))
     item = _item(meeting, bob)
     bob_client = client_for(bob)
     url = reverse("meetings-add-paper", args=[item.pk])
@@ -179,15 +185,23 @@ def test_it_adds_and_replaces_a_paper_and_rebuilds_a_published_pack(
     )
     assert response.url == item.get_absolute_url()
     first = Paper.objects.get(item=item)
-    assert notes == []  # papers not published yet
+    assert not PapersPack.objects.filter(meeting=meeting).exists()  # papers not published yet
 
-    Meeting.objects.filter(pk=meeting.pk).update(status=MeetingStatus.PAPERS_PUBLISHED)
+    # Publish the papers: the meeting is at that stage and version 1 of the pack is ready.
+    Meeting.objects.filter(pk=meeting.pk).update(
+        status=MeetingStatus.PAPERS_PUBLISHED, papers_published_at=timezone.now()
+    )
+    PapersPack.objects.create(meeting=meeting, version=1, status=PackStatus.READY)
     bob_client.post(url, {"paper": _upload("v2.pdf", pdf_bytes(2)), "replace": first.pk})
     first.refresh_from_db()
     assert first.replaced_at is not None
     second = Paper.objects.get(item=item, replaced_at__isnull=True)
     assert second.title == "Budget paper" and second.pages == 2
-    assert notes == ["Paper ‘Budget paper’ replaced"]
+    packs = list(PapersPack.objects.filter(meeting=meeting).order_by("version"))
+    assert [(p.version, p.change_note) for p in packs] == [
+        (1, ""),
+        (2, "Paper ‘Budget paper’ replaced"),
+    ]
     rows = {row["item"].pk: row for row in agenda.agenda_rows(meeting)}
     assert item.pk not in rows  # not accepted yet, so not on the agenda
 

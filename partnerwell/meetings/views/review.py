@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -23,32 +25,38 @@ from partnerwell.meetings.views.meetings import show_refusal, user_of
 ANSWERED_KEY = "meeting_reviews_answered"
 
 
-@require_POST
-@login_required
-def open_review(request: HttpRequest, pk: int) -> HttpResponse:
+def _switch(
+    request: HttpRequest, pk: int, change: Callable[..., Meeting], done: str
+) -> HttpResponse:
+    """Open or close a meeting's review (managers and chairs), then back to its page."""
     user = user_of(request)
     meeting = access.get_meeting(user, pk, manage=True)
     try:
-        services.review_open(meeting=meeting, by=user)
+        change(meeting=meeting, by=user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "The review is open. Share the link or show the QR code.")
+        messages.success(request, done)
     return redirect(meeting.get_absolute_url() + "#review")
+
+
+@require_POST
+@login_required
+def open_review(request: HttpRequest, pk: int) -> HttpResponse:
+    return _switch(
+        request, pk, services.review_open, "The review is open. Share the link or show the QR code."
+    )
 
 
 @require_POST
 @login_required
 def close_review(request: HttpRequest, pk: int) -> HttpResponse:
-    user = user_of(request)
-    meeting = access.get_meeting(user, pk, manage=True)
-    try:
-        services.review_close(meeting=meeting, by=user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "The review is closed. The link no longer takes answers.")
-    return redirect(meeting.get_absolute_url() + "#review")
+    return _switch(
+        request,
+        pk,
+        services.review_close,
+        "The review is closed. The link no longer takes answers.",
+    )
 
 
 def _link_problem(request: HttpRequest, message: str, status: int) -> HttpResponse:
