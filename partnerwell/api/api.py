@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,9 @@ from partnerwell.api.outcomes import router as outcomes_router
 from partnerwell.api.priorities import router as priorities_router
 from partnerwell.api.risks import router as risks_router
 from partnerwell.healthcheck.services import TooManyAttemptsError
+from partnerwell.worker import caused_by_database
+
+logger = logging.getLogger(__name__)
 
 
 class TokenAuth(HttpBearer):
@@ -223,3 +227,22 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         if message.startswith(start):
             message = better
     return api.create_response(request, {"message": message}, status=exc.status_code)
+
+
+# Last resort: whatever else went wrong still answers the documented JSON, never the HTML page.
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if caused_by_database(exc):
+        logger.error(
+            "API %s %s: the database is not reachable", request.method, request.path, exc_info=exc
+        )
+        message = "The database is not reachable just now; try again in a minute."
+        response = api.create_response(request, {"message": message}, status=503)
+        response["Retry-After"] = "60"
+        return response
+    logger.error("API %s %s failed", request.method, request.path, exc_info=exc)
+    message = (
+        "Something went wrong on the server. Try again in a minute; "
+        "if it keeps happening, tell your administrator."
+    )
+    return api.create_response(request, {"message": message}, status=500)

@@ -8,9 +8,11 @@ import random
 from typing import Any
 
 import pytest
+from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
+from partnerwell.core import access
 from partnerwell.core.models import Membership, Partnership, PartnershipType, Role, Sector, User
 from partnerwell.delivery.models import Action, Issue, Risk, Win
 from partnerwell.healthcheck import services
@@ -671,3 +673,41 @@ def test_it_never_fails_on_random_payloads(
             assert_error(response)
         else:
             assert response["Content-Type"].startswith("application/json")
+
+
+# Unexpected errors ------------------------------------------------------------
+
+
+def test_it_answers_json_503_while_the_database_is_unreachable(
+    alice_api: ApiClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def unreachable(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(access, "visible_partnerships", unreachable)
+    response = alice_api.call("get", "/partnerships")
+    assert response.status_code == 503, response.content[:500]
+    assert response["Content-Type"].startswith("application/json")
+    assert response["Retry-After"] == "60"
+    assert json.loads(response.content) == {
+        "message": "The database is not reachable just now; try again in a minute."
+    }
+    # The traceback is logged for the administrator.
+    assert "server closed the connection unexpectedly" in caplog.text
+    assert "Traceback" in caplog.text
+
+
+def test_it_answers_json_500_for_an_unexpected_error(
+    alice_api: ApiClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ZeroDivisionError("a bug in a selector")
+
+    monkeypatch.setattr(access, "visible_partnerships", broken)
+    response = alice_api.call("get", "/partnerships")
+    assert response.status_code == 500, response.content[:500]
+    assert response["Content-Type"].startswith("application/json")
+    message = json.loads(response.content)["message"]
+    assert message.startswith("Something went wrong on the server.")
+    assert "ZeroDivisionError" not in message
+    assert "ZeroDivisionError: a bug in a selector" in caplog.text
