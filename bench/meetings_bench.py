@@ -849,7 +849,6 @@ class MeetingsLoad:
             quorum_each_side=bool(side_ids),
             quorum_min_members=None,
             quorum_sectors=[],
-            calendar_token=_token(rnd),
         )
         series = t["series"].add(partnership_id=pid, name="Partnership meetings")
         days = [

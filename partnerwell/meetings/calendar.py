@@ -1,6 +1,8 @@
 """iCalendar feeds of meetings: a person's own feed, a partnership's feed, one meeting.
 
-Calendar programs cannot sign in, so the feeds live at secret URLs. Every event keeps
+Calendar programs cannot sign in, so the feeds live at secret URLs. Each secret belongs
+to one person and a feed shows only the partnerships that person belongs to today, so
+an address kept after leaving a partnership stops showing its meetings. Every event keeps
 its UID for ever and carries the meeting's SEQUENCE, so a change or a cancellation
 updates the event in people's calendars rather than adding a second one.
 """
@@ -17,14 +19,7 @@ from django.utils import timezone
 from icalendar import Calendar, Event
 
 from partnerwell.core.models import Membership, Partnership, User
-from partnerwell.meetings import services
-from partnerwell.meetings.models import (
-    CalendarToken,
-    Meeting,
-    MeetingSettings,
-    MeetingStatus,
-    new_token,
-)
+from partnerwell.meetings.models import CalendarToken, Meeting, MeetingStatus, new_token
 
 PRODID = "-//partnerwell//meetings//EN"
 
@@ -101,32 +96,30 @@ def personal_feed_meetings(person: User) -> QuerySet[Meeting]:
     return _feed_meetings(Meeting.objects.filter(partnership_id__in=mine))
 
 
-def partnership_feed_meetings(partnership: Partnership) -> QuerySet[Meeting]:
-    return _feed_meetings(Meeting.objects.filter(partnership=partnership))
+def partnership_feed_meetings(partnership: Partnership, person: User) -> QuerySet[Meeting]:
+    """The partnership's meetings while the feed's owner is a current member; else none."""
+    mine = (
+        Membership.objects.current()
+        .filter(person=person, partnership=partnership)
+        .values("partnership_id")
+    )
+    return _feed_meetings(Meeting.objects.filter(partnership_id__in=mine))
 
 
 def personal_token(person: User) -> CalendarToken:
-    found, _ = CalendarToken.objects.get_or_create(person=person)
+    found, _ = CalendarToken.objects.get_or_create(person=person, partnership=None)
     return found
 
 
-def partnership_token(partnership: Partnership) -> str:
-    return services.saved_settings_for(partnership).calendar_token
+def partnership_token(person: User, partnership: Partnership) -> CalendarToken:
+    found, _ = CalendarToken.objects.get_or_create(person=person, partnership=partnership)
+    return found
 
 
 @transaction.atomic
-def calendar_token_reset(*, person: User) -> CalendarToken:
-    """A new secret for the person's feed; the old URL stops working at once."""
-    token = personal_token(person)
+def calendar_token_reset(*, person: User, partnership: Partnership | None = None) -> CalendarToken:
+    """A new secret for one of the person's feeds; the old URL stops working at once."""
+    token, _ = CalendarToken.objects.get_or_create(person=person, partnership=partnership)
     token.token = new_token()
     token.save(update_fields=["token"])
     return token
-
-
-@transaction.atomic
-def partnership_feed_reset(*, partnership: Partnership) -> MeetingSettings:
-    """A new secret for the partnership's feed; the old URL stops working at once."""
-    meeting_settings = services.saved_settings_for(partnership)
-    meeting_settings.calendar_token = new_token()
-    meeting_settings.save(update_fields=["calendar_token"])
-    return meeting_settings

@@ -68,18 +68,43 @@ class MeetingSettings(models.Model):
     quorum_each_side = models.BooleanField(
         default=False, help_text="At least one member present from each side."
     )
-    calendar_token = models.CharField(max_length=64, default=new_token, unique=True)
 
     def __str__(self) -> str:
         return f"Meeting settings of {self.partnership}"
 
 
 class CalendarToken(models.Model):
-    """The secret in a person's own calendar feed URL (all their partnerships' meetings)."""
+    """The secret in one person's calendar feed URL: their own feed of all their
+    partnerships (no partnership), or their feed of one partnership's meetings.
 
-    person = models.OneToOneField(User, on_delete=models.CASCADE, related_name="calendar_token")
+    Every feed belongs to a person, so it serves only while that person is a current
+    member: an ex-member who kept the address gets an empty calendar.
+    """
+
+    person = models.ForeignKey(User, on_delete=models.CASCADE, related_name="calendar_tokens")
+    partnership = models.ForeignKey(
+        Partnership,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Empty for the person's own feed of every partnership they belong to.",
+    )
     token = models.CharField(max_length=64, default=new_token, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "partnership"], name="calendartoken_one_per_partnership"
+            ),
+            # NULLs never clash in a unique constraint, so the personal feed needs its own.
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=models.Q(partnership__isnull=True),
+                name="calendartoken_one_personal",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Calendar feed of {self.person}"

@@ -14,7 +14,7 @@ from icalendar import Calendar, Event
 from partnerwell.core.models import Membership, Partnership, User
 from partnerwell.meetings import calendar as cal
 from partnerwell.meetings import services
-from partnerwell.meetings.models import CalendarToken, Meeting, MeetingSettings
+from partnerwell.meetings.models import CalendarToken, Meeting
 from tests.meetings.conftest import make_meeting
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
@@ -24,8 +24,11 @@ def _personal_url(person: User) -> str:
     return f"/calendar/me/{cal.personal_token(person).token}.ics"
 
 
-def _partnership_url(partnership: Partnership) -> str:
-    return f"/calendar/partnership/{cal.partnership_token(partnership)}.ics"
+def _partnership_url(partnership: Partnership, person: User | None = None) -> str:
+    """A member's feed of one partnership (the first member's when no person is given)."""
+    if person is None:
+        person = Membership.objects.filter(partnership=partnership).order_by("pk")[0].person
+    return f"/calendar/partnership/{cal.partnership_token(person, partnership).token}.ics"
 
 
 def _parse(client: Client, url: str) -> Calendar:
@@ -173,21 +176,24 @@ def test_it_shows_both_feed_addresses_to_a_member(
     response = bob_client.get(f"/partnerships/{partnership_a.pk}/calendar/")
     assert response.status_code == 200
     content = response.content.decode()
-    personal = CalendarToken.objects.get(person=bob).token
-    shared = MeetingSettings.objects.get(partnership=partnership_a).calendar_token
+    personal = CalendarToken.objects.get(person=bob, partnership=None).token
+    shared = CalendarToken.objects.get(person=bob, partnership=partnership_a).token
     assert f"/calendar/me/{personal}.ics" in content
     assert "webcal://" in content
     assert f"/calendar/partnership/{shared}.ics" in content
-    # bob is not a manager: no button to replace the partnership's address.
-    assert "/calendar/partnership/reset/" not in content
+    # Both addresses are bob's own, so he may replace either.
+    assert "/calendar/partnership/reset/" in content
     assert "/calendar/personal/reset/" in content
 
 
-def test_it_offers_managers_a_new_partnership_address(
-    alice_client: Client, partnership_a: Partnership
+def test_each_member_gets_their_own_partnership_address(
+    alice_client: Client, bob_client: Client, alice: User, bob: User, partnership_a: Partnership
 ) -> None:
-    response = alice_client.get(f"/partnerships/{partnership_a.pk}/calendar/")
-    assert "/calendar/partnership/reset/" in response.content.decode()
+    alice_client.get(f"/partnerships/{partnership_a.pk}/calendar/")
+    bob_client.get(f"/partnerships/{partnership_a.pk}/calendar/")
+    alices = CalendarToken.objects.get(person=alice, partnership=partnership_a).token
+    bobs = CalendarToken.objects.get(person=bob, partnership=partnership_a).token
+    assert alices != bobs
 
 
 def test_the_feeds_page_is_404_for_another_partnership(
@@ -208,10 +214,10 @@ def test_it_makes_a_new_personal_address_and_the_old_one_stops_working(
     bob_client: Client, client: Client, bob: User, partnership_a: Partnership, meeting: Meeting
 ) -> None:
     old_url = _personal_url(bob)
-    old = CalendarToken.objects.get(person=bob).token
+    old = CalendarToken.objects.get(person=bob, partnership=None).token
     response = bob_client.post(f"/partnerships/{partnership_a.pk}/calendar/personal/reset/")
     assert response.status_code == 302
-    token = CalendarToken.objects.get(person=bob)
+    token = CalendarToken.objects.get(person=bob, partnership=None)
     token.refresh_from_db()
     assert token.token != old
     assert client.get(old_url).status_code == 404
@@ -225,32 +231,97 @@ def test_the_personal_reset_refuses_get_and_other_partnerships(
     carols = cal.personal_token(carol).token
     assert bob_client.get(url).status_code == 405
     assert carol_client.post(url).status_code == 404
-    assert CalendarToken.objects.get(person=carol).token == carols
+    assert CalendarToken.objects.get(person=carol, partnership=None).token == carols
 
 
-def test_a_manager_makes_a_new_partnership_address(
-    alice_client: Client, client: Client, partnership_a: Partnership, meeting: Meeting
+def test_a_member_makes_a_new_address_for_their_partnership_feed(
+    bob_client: Client,
+    client: Client,
+    bob: User,
+    alice: User,
+    partnership_a: Partnership,
+    meeting: Meeting,
 ) -> None:
-    old_url = _partnership_url(partnership_a)
-    old = cal.partnership_token(partnership_a)
+    old_url = _partnership_url(partnership_a, bob)
+    alices = cal.partnership_token(alice, partnership_a).token
     url = f"/partnerships/{partnership_a.pk}/calendar/partnership/reset/"
-    assert alice_client.get(url).status_code == 405
-    assert alice_client.post(url).status_code == 302
-    meeting_settings = MeetingSettings.objects.get(partnership=partnership_a)
-    meeting_settings.refresh_from_db()
-    assert meeting_settings.calendar_token != old
+    assert bob_client.get(url).status_code == 405
+    assert bob_client.post(url).status_code == 302
+    token = CalendarToken.objects.get(person=bob, partnership=partnership_a)
+    token.refresh_from_db()
+    assert old_url != f"/calendar/partnership/{token.token}.ics"
     assert client.get(old_url).status_code == 404
-    assert client.get(_partnership_url(partnership_a)).status_code == 200
+    assert len(_parse(client, _partnership_url(partnership_a, bob)).walk("VEVENT")) == 1
+    # Only bob's address changed: alice's still works.
+    assert cal.partnership_token(alice, partnership_a).token == alices
 
 
-def test_only_managers_make_a_new_partnership_address(
-    bob_client: Client, carol_client: Client, partnership_a: Partnership
+def test_the_partnership_reset_refuses_other_partnerships(
+    carol_client: Client, carol: User, partnership_a: Partnership, partnership_b: Partnership
 ) -> None:
-    old = cal.partnership_token(partnership_a)
+    carols = cal.partnership_token(carol, partnership_b).token
     url = f"/partnerships/{partnership_a.pk}/calendar/partnership/reset/"
-    assert bob_client.post(url).status_code == 403
     assert carol_client.post(url).status_code == 404
-    assert cal.partnership_token(partnership_a) == old
+    assert not CalendarToken.objects.filter(person=carol, partnership=partnership_a).exists()
+    assert CalendarToken.objects.get(person=carol, partnership=partnership_b).token == carols
+
+
+# Feeds follow current membership -----------------------------------------------------
+
+
+def _end_membership(person: User, partnership: Partnership) -> None:
+    """The membership ended yesterday: an end date in the past (core's notion of current)."""
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    Membership.objects.filter(person=person, partnership=partnership).update(end_date=yesterday)
+
+
+def test_an_ex_member_gets_an_empty_partnership_feed(
+    client: Client, bob: User, partnership_a: Partnership, meeting: Meeting
+) -> None:
+    url = _partnership_url(partnership_a, bob)
+    assert len(_parse(client, url).walk("VEVENT")) == 1
+    _end_membership(bob, partnership_a)
+    # 200 with an empty calendar, so calendar programs remove the events they had.
+    calendar = _parse(client, url)
+    assert calendar.walk("VEVENT") == []
+    assert "Council House" not in client.get(url).content.decode()
+
+
+def test_an_ex_member_gets_an_empty_personal_feed(
+    client: Client, bob: User, partnership_a: Partnership, meeting: Meeting
+) -> None:
+    url = _personal_url(bob)
+    assert len(_parse(client, url).walk("VEVENT")) == 1
+    _end_membership(bob, partnership_a)
+    assert _parse(client, url).walk("VEVENT") == []
+
+
+def test_a_current_member_keeps_the_meetings_when_another_leaves(
+    client: Client, alice: User, bob: User, partnership_a: Partnership, meeting: Meeting
+) -> None:
+    _end_membership(bob, partnership_a)
+    assert len(_parse(client, _partnership_url(partnership_a, alice)).walk("VEVENT")) == 1
+    assert len(_parse(client, _personal_url(alice)).walk("VEVENT")) == 1
+
+
+def test_a_feed_of_one_partnership_never_serves_another(
+    client: Client,
+    carol: User,
+    partnership_a: Partnership,
+    partnership_b: Partnership,
+    meeting: Meeting,
+    meeting_b: Meeting,
+) -> None:
+    # Even an address made for carol on a partnership she is not in serves nothing.
+    stray = cal.partnership_token(carol, partnership_a).token
+    assert _parse(client, f"/calendar/partnership/{stray}.ics").walk("VEVENT") == []
+    events = _events(_parse(client, _partnership_url(partnership_b, carol)))
+    assert list(events) == [f"{meeting_b.uid}@partnerwell"]
+    # A personal secret is not a partnership feed address, nor the other way round.
+    personal = cal.personal_token(carol).token
+    assert client.get(f"/calendar/partnership/{personal}.ics").status_code == 404
+    own = cal.partnership_token(carol, partnership_b).token
+    assert client.get(f"/calendar/me/{own}.ics").status_code == 404
 
 
 # One meeting's file ------------------------------------------------------------------
@@ -281,6 +352,6 @@ def test_the_feeds_refuse_post(client: Client, alice: User, prefix: str) -> None
     token = (
         cal.personal_token(alice).token
         if prefix == "me"
-        else cal.partnership_token(Membership.objects.get(person=alice).partnership)
+        else cal.partnership_token(alice, Membership.objects.get(person=alice).partnership).token
     )
     assert client.post(f"/calendar/{prefix}/{token}.ics").status_code == 405

@@ -8,12 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from partnerwell.core import access as core_access
 from partnerwell.meetings import access
 from partnerwell.meetings import calendar as cal
-from partnerwell.meetings.models import CalendarToken, MeetingSettings
+from partnerwell.meetings.models import CalendarToken
 from partnerwell.meetings.views.meetings import user_of
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
@@ -21,35 +22,45 @@ CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 def _ics(body: bytes, filename: str | None = None) -> HttpResponse:
     response = HttpResponse(body, content_type=CONTENT_TYPE)
-    # Calendar programs poll; a stale copy in a proxy would hide a cancellation.
-    response["Cache-Control"] = "private, no-cache"
+    # Calendar programs poll, and a stored copy would keep a cancellation or an ended
+    # membership's meetings; the feeds also hold places and video links (personal data).
+    response["Cache-Control"] = "no-store"
     if filename:
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-# No sign-in on the feeds: the secret in the URL is the key, and a wrong one is 404.
-@require_GET
-def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
+def _token(token: str, *, personal: bool) -> CalendarToken:
     found = (
-        CalendarToken.objects.filter(token=token, person__is_active=True)
-        .select_related("person")
+        CalendarToken.objects.filter(
+            token=token, partnership__isnull=personal, person__is_active=True
+        )
+        .select_related("person", "partnership")
         .first()
     )
     if found is None:
-        raise Http404("No such calendar feed.")
+        raise Http404(_("No such calendar feed."))
+    return found
+
+
+# No sign-in on the feeds: the secret in the URL is the key, and a wrong one is 404. A
+# known secret whose owner has left answers 200 with an empty calendar rather than 404:
+# calendar programs keep the last events they saw after a 404, but remove them on an
+# empty calendar, so the places and video links disappear from the ex-member's calendar.
+@require_GET
+def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
+    found = _token(token, personal=True)
     meetings = cal.personal_feed_meetings(found.person)
     return _ics(cal.build_calendar("Partnership meetings", meetings))
 
 
 @require_GET
 def partnership_feed(request: HttpRequest, token: str) -> HttpResponse:
-    found = MeetingSettings.objects.filter(calendar_token=token).select_related("partnership")
-    meeting_settings = found.first()
-    if meeting_settings is None:
-        raise Http404("No such calendar feed.")
-    partnership = meeting_settings.partnership
-    meetings = cal.partnership_feed_meetings(partnership)
+    found = _token(token, personal=False)
+    partnership = found.partnership
+    if partnership is None:  # excluded by _token; this narrows the type
+        raise Http404(_("No such calendar feed."))
+    meetings = cal.partnership_feed_meetings(partnership, found.person)
     return _ics(cal.build_calendar(f"{partnership.name} meetings", meetings))
 
 
@@ -71,9 +82,10 @@ def view_feeds(request: HttpRequest, partnership_id: int) -> HttpResponse:
     partnership = core_access.get_partnership(user, partnership_id)
     context = {
         "partnership": partnership,
-        "can_manage": core_access.can_manage(user, partnership),
         "personal": _feed_urls("meetings-view-personal-feed", cal.personal_token(user).token),
-        "shared": _feed_urls("meetings-view-partnership-feed", cal.partnership_token(partnership)),
+        "shared": _feed_urls(
+            "meetings-view-partnership-feed", cal.partnership_token(user, partnership).token
+        ),
     }
     return render(request, "meetings/calendar/view_feeds.html", context)
 
@@ -86,8 +98,10 @@ def reset_personal_feed(request: HttpRequest, partnership_id: int) -> HttpRespon
     cal.calendar_token_reset(person=user)
     messages.success(
         request,
-        "Your calendar feed has a new address. Subscribe to it again in your calendar; "
-        "the old address no longer works.",
+        _(
+            "Your calendar feed has a new address. Subscribe to it again in your calendar; "
+            "the old address no longer works."
+        ),
     )
     return redirect("meetings-view-feeds", partnership.pk)
 
@@ -95,12 +109,15 @@ def reset_personal_feed(request: HttpRequest, partnership_id: int) -> HttpRespon
 @require_POST
 @login_required
 def reset_partnership_feed(request: HttpRequest, partnership_id: int) -> HttpResponse:
-    partnership = core_access.get_partnership(user_of(request), partnership_id, manage=True)
-    cal.partnership_feed_reset(partnership=partnership)
+    user = user_of(request)
+    partnership = core_access.get_partnership(user, partnership_id)
+    cal.calendar_token_reset(person=user, partnership=partnership)
     messages.success(
         request,
-        "The partnership's calendar feed has a new address. Share it again with the people "
-        "who should have it; the old address no longer works.",
+        _(
+            "Your feed of this partnership has a new address. Subscribe to it again in your "
+            "calendar; the old address no longer works."
+        ),
     )
     return redirect("meetings-view-feeds", partnership.pk)
 
