@@ -185,6 +185,11 @@ CONTENT_SECURITY_POLICY = {
 
 # Largest upload accepted for member imports, in megabytes.
 IMPORT_MAX_MB = env_int("IMPORT_MAX_MB", 10, minimum=1)
+# Who may start a partnership: "administrators" (superusers, staff and people granted
+# core.add_partnership, such as area coordinators) or "anyone" signed in.
+PARTNERSHIP_CREATORS = env_choice(
+    "PARTNERSHIP_CREATORS", "administrators", {"administrators", "anyone"}
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

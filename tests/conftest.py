@@ -168,3 +168,12 @@ def bob_client(bob: User) -> Client:
 @pytest.fixture
 def carol_client(carol: User) -> Client:
     return client_for(carol)
+
+
+def allow_creating_partnerships(*people: User) -> None:
+    """Grant core.add_partnership, as an administrator does for an area coordinator."""
+    from django.contrib.auth.models import Permission
+
+    permission = Permission.objects.get(content_type__app_label="core", codename="add_partnership")
+    for person in people:
+        person.user_permissions.add(permission)

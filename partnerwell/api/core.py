@@ -217,11 +217,16 @@ def get_partnership(request: HttpRequest, partnership_id: int) -> Partnership:
 
 
 def _parent(user: User, parent_id: int | None) -> Partnership | None:
+    """The parent a partnership may be put under: one the caller manages, as on the pages."""
     if parent_id is None:
         return None
     parent = access.visible_partnerships(user).filter(pk=parent_id).first()
     if parent is None:
         raise ValidationError({"parent_id": "Choose a parent partnership you belong to."})
+    if not access.may_create_under(user, parent):
+        raise PermissionDenied(
+            f"Only the managers and chairs of {parent.name} can put a sub-group under it."
+        )
     return parent
 
 
@@ -239,7 +244,12 @@ def _refuse_cycle(partnership: Partnership, parent: Partnership | None) -> None:
 
 @router.post("/partnerships", response={201: PartnershipOut}, tags=["partnerships"])
 def create_partnership(request: HttpRequest, payload: PartnershipIn) -> Status[Partnership]:
+    """Start a partnership (the instance's PARTNERSHIP_CREATORS setting says who may) or a
+    sub-group under one you manage. You become its manager."""
     user = _user(request)
+    parent = _parent(user, payload.parent_id)
+    if parent is None and not access.may_create_partnership(user):
+        raise PermissionDenied(access.creation_refused())
     organisation = Organisation.objects.filter(pk=payload.organisation_id).first()
     if organisation is None:
         raise ValidationError({"organisation_id": "No organisation has that id."})
@@ -251,7 +261,7 @@ def create_partnership(request: HttpRequest, payload: PartnershipIn) -> Status[P
         purpose=payload.purpose,
         vision=payload.vision,
         area=payload.area,
-        parent=_parent(user, payload.parent_id),
+        parent=parent,
         sides=payload.sides,
     )
     return Status(201, partnership)
@@ -265,8 +275,10 @@ def update_partnership(
     partnership = access.get_partnership(user, partnership_id, manage=True)
     data = payload.dict(exclude_unset=True)
     with transaction.atomic():
-        if "parent_id" in data:
-            parent = _parent(user, data.pop("parent_id"))
+        parent_id = data.pop("parent_id", partnership.parent_id)
+        # Keeping the present parent needs no right over it; a new one must be managed.
+        if parent_id != partnership.parent_id:
+            parent = _parent(user, parent_id)
             _refuse_cycle(partnership, parent)
             partnership.parent = parent
         sides = data.pop("sides", None)

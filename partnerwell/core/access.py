@@ -6,10 +6,12 @@ member of one partnership gets 404 for another partnership's objects.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from partnerwell.core.models import (
     MANAGING_ROLES,
@@ -42,6 +44,76 @@ def managed_partnerships(user: AnyUser) -> QuerySet[Partnership]:
 
 def can_manage(user: AnyUser, partnership: Partnership) -> bool:
     return _own_memberships(user).filter(partnership=partnership, role__in=MANAGING_ROLES).exists()
+
+
+def may_create_partnership(user: AnyUser) -> bool:
+    """Whether the person may start a partnership of their own (not under another one).
+
+    PARTNERSHIP_CREATORS="administrators" (the default) allows superusers, staff and
+    people granted Django's core.add_partnership permission (area coordinators);
+    "anyone" allows every signed-in person.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if settings.PARTNERSHIP_CREATORS == "anyone":
+        return True
+    return bool(user.is_staff or user.has_perm("core.add_partnership"))
+
+
+def subgroup_parents(user: AnyUser) -> QuerySet[Partnership]:
+    """Partnerships this person may put a sub-group under: the ones they manage.
+
+    The same rule for creating a sub-group and for moving a partnership under a
+    new parent, on the pages and in the API.
+    """
+    return managed_partnerships(user)
+
+
+def may_create_under(user: AnyUser, parent: Partnership | None) -> bool:
+    """A new top-level partnership follows the instance setting; a sub-group needs
+    a manager of its parent (who can already run that partnership, so gains nothing)."""
+    if parent is None:
+        return may_create_partnership(user)
+    return subgroup_parents(user).filter(pk=parent.pk).exists()
+
+
+def may_open_new_partnership(user: AnyUser) -> bool:
+    """Whether the 'Create a partnership' page (and its button) is for this person."""
+    return may_create_partnership(user) or subgroup_parents(user).exists()
+
+
+def creation_refused() -> str:
+    """The sentence a person who may not create a partnership reads, on a page or in the API."""
+    return _(
+        "Only the site's administrators and the people they allow can create partnerships "
+        "here. Ask an administrator to create it for you or to give you permission."
+    )
+
+
+def editable_people(user: AnyUser) -> QuerySet[User]:
+    """People whose account details (name, email) this person may change.
+
+    The one rule for imports, the member form and the API: someone who has never
+    signed in and is known only through partnerships this person manages (every
+    membership of theirs, current, past or future, is in one of those). Anyone
+    else owns their details, so a manager of another partnership cannot rename them.
+    """
+    if not user.is_authenticated:
+        return User.objects.none()
+    managed = managed_partnerships(user).values("pk")
+    anywhere = Membership.objects.filter(person_id=OuterRef("pk"))
+    elsewhere = anywhere.exclude(partnership_id__in=managed)
+    return User.objects.filter(
+        Exists(anywhere),
+        ~Exists(elsewhere),
+        last_login__isnull=True,
+        is_staff=False,
+        is_superuser=False,
+    ).exclude(pk=user.pk)
+
+
+def may_edit_person_details(user: AnyUser, person: User) -> bool:
+    return editable_people(user).filter(pk=person.pk).exists()
 
 
 def get_partnership(user: AnyUser, pk: int, *, manage: bool = False) -> Partnership:

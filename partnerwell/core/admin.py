@@ -18,13 +18,17 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["email", "name"]
     fieldsets = (
         (None, {"fields": ("email", "name", "password")}),
-        ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        # user_permissions: core.add_partnership lets an area coordinator start partnerships.
+        (
+            "Access",
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),
     )
-    filter_horizontal = ("groups",)
+    filter_horizontal = ("groups", "user_permissions")
     list_filter = ["is_staff", "is_active"]
 
 

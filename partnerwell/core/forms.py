@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
 
 from partnerwell.core.models import (
     Membership,
@@ -145,10 +146,24 @@ class NewPartnershipForm(PartnershipForm):
         help_text="You become the partnership manager. Add your organisation first if it is not listed.",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, top_level: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choice_field(self, "organisation").queryset = Organisation.objects.order_by(Lower("name"))
         self.fields["kind"].initial = PartnershipType.STRATEGIC
+        if not top_level:
+            # Who may start partnerships is the instance's choice (PARTNERSHIP_CREATORS);
+            # a manager may still add sub-groups under the partnerships they manage.
+            parent = choice_field(self, "parent")
+            parent.required = True
+            parent.label = _("Parent partnership")
+            parent.empty_label = None
+            parent.help_text = _(
+                "You can add a sub-group under a partnership you manage. To start a new "
+                "partnership of its own, ask the site's administrators."
+            )
+            parent.error_messages["required"] = _(
+                "Choose the partnership you manage that this sub-group belongs to."
+            )
 
 
 class OrganisationForm(GDSModelForm):

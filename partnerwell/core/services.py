@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from partnerwell.core import access
 from partnerwell.core.imports import MemberRow
 from partnerwell.core.models import (
     Membership,
@@ -25,7 +26,7 @@ from partnerwell.core.models import (
     TermsOfReference,
     User,
 )
-from partnerwell.core.tasks import send_invitations
+from partnerwell.core.tasks import send_added_notices, send_invitations
 
 DEFAULT_FORUM_SIDES = ("Management side", "Staff side")
 
@@ -131,8 +132,15 @@ def member_add(
     start_date: dt.date | None = None,
     end_date: dt.date | None = None,
 ) -> Membership:
-    """Add a person to a partnership, inviting them if they have no account yet."""
+    """Add a person to a partnership and tell them by email.
+
+    Someone new (or who never set a password) gets an invitation; someone with an
+    account gets a notice. An existing person's name changes only under
+    access.editable_people; otherwise they keep their own.
+    """
     person, created = person_find_or_create(email=email, name=name)
+    if not created:
+        person_rename(by=by, person=person, name=name)
     if Membership.objects.filter(partnership=partnership, person=person).exists():
         raise ValidationError({"email": f"{person.email} is already a member of this partnership."})
     membership = Membership(
@@ -151,7 +159,30 @@ def member_add(
     membership.save()
     if created or not person.has_usable_password():
         invite_people(partnership=partnership, people=[person.pk], by=by)
+    else:
+        tell_added(partnership=partnership, people=[person.pk], by=by)
     return membership
+
+
+def person_rename(*, by: User, person: User, name: str) -> bool:
+    """Give an existing person the name a manager typed, if that manager may change it."""
+    name = name.strip()
+    if not name or person.name == name or not access.may_edit_person_details(by, person):
+        return False
+    person.name = name
+    person.save(update_fields=["name"])
+    return True
+
+
+def tell_added(*, partnership: Partnership, people: list[int], by: User) -> None:
+    """Queue one task that tells people with an account they were added, after commit."""
+    if not people:
+        return
+    transaction.on_commit(
+        lambda: send_added_notices.enqueue(
+            user_ids=people, partnership_id=partnership.pk, added_by=by.name or by.email
+        )
+    )
 
 
 def invite_people(*, partnership: Partnership, people: list[int], by: User) -> None:
@@ -199,6 +230,27 @@ class ImportSummary:
     updated: int
     new_people: int
     new_organisations: int
+    # Existing people who keep their own name (the file named them otherwise).
+    kept_names: int = 0
+    # People who already had an account and were emailed that they were added.
+    told: int = 0
+
+
+def names_kept(*, by: User, rows: Sequence[MemberRow]) -> dict[str, str]:
+    """For rows naming an existing person otherwise, that person's own name, by email.
+
+    These are the people an import will not rename (see access.editable_people).
+    """
+    wanted = {r.email: r.name for r in rows}
+    known = User.objects.annotate(lemail=Lower("email")).filter(lemail__in=list(wanted))
+    editable = set(
+        access.editable_people(by).filter(pk__in=known.values("pk")).values_list("pk", flat=True)
+    )
+    return {
+        person.email.lower(): person.name
+        for person in known
+        if person.name != wanted[person.email.lower()] and person.pk not in editable
+    }
 
 
 @transaction.atomic
@@ -207,8 +259,10 @@ def members_import(
 ) -> ImportSummary:
     """Add or update every member in the rows in one transaction, in bulk.
 
-    An email that already has an account updates that person; a person already
-    on the partnership has their membership updated rather than duplicated.
+    An email that already has an account adds that person (renamed only where
+    access.editable_people allows); a person already on the partnership has
+    their membership updated rather than duplicated. Everyone added who already
+    had an account is told by email; new people are invited when `invite` is set.
     """
     today = timezone.localdate()
     emails = [r.email for r in rows]
@@ -221,19 +275,25 @@ def members_import(
         if r.email not in people
     ]
     User.objects.bulk_create(new_people, batch_size=1000)
+    # People own their name unless this manager may change it (one rule, in access).
+    editable = set(
+        access.editable_people(by)
+        .filter(pk__in=known_people.values("pk"))
+        .values_list("pk", flat=True)
+    )
     renamed = []
+    kept = 0
     for row in rows:
         person = people.get(row.email)
-        # Someone who has signed in owns their name; an import does not overwrite it.
-        if (
-            person is not None
-            and person.last_login is None
-            and row.name
-            and person.name != row.name
-        ):
+        if person is None or not row.name or person.name == row.name:
+            continue
+        if person.pk in editable:
             person.name = row.name
             renamed.append(person)
+        else:
+            kept += 1
     User.objects.bulk_update(renamed, ["name"], batch_size=1000)
+    new_emails = {u.email for u in new_people}
     people = {u.email.lower(): u for u in known_people.all()}
 
     org_names = {r.organisation.lower(): r for r in rows}
@@ -264,6 +324,8 @@ def members_import(
     }
     to_create: list[Membership] = []
     to_update: list[Membership] = []
+    # People who had an account before and are now (again) on the partnership.
+    joined: list[User] = []
     for row in rows:
         person = people[row.email]
         values = {
@@ -276,6 +338,12 @@ def members_import(
         }
         end_date = dt.date.fromisoformat(row.end_date) if row.end_date else None
         membership = existing.get(person.pk)
+        # Re-listed after their membership ended: back on the partnership.
+        rejoins = bool(
+            membership and membership.end_date and membership.end_date <= today and not end_date
+        )
+        if (membership is None and row.email not in new_emails) or rejoins:
+            joined.append(person)
         if membership is None:
             to_create.append(
                 Membership(
@@ -301,13 +369,20 @@ def members_import(
         ["organisation", "role", "side", "decision_maker", "deputy_for", "end_date"],
         batch_size=1000,
     )
-    if invite:
-        invite_people(
-            partnership=partnership, people=[people[u.email].pk for u in new_people], by=by
-        )
+    # Everyone put on the partnership hears of it: new people (and those who never
+    # set a password) by an invitation when asked for, everyone else by a notice.
+    unset = [p.pk for p in joined if not p.has_usable_password()] if invite else []
+    invite_people(
+        partnership=partnership,
+        people=[people[u.email].pk for u in new_people] + unset if invite else [],
+        by=by,
+    )
+    tell_added(partnership=partnership, people=[p.pk for p in joined if p.pk not in unset], by=by)
     return ImportSummary(
         added=len(to_create),
         updated=len(to_update),
         new_people=len(new_people),
         new_organisations=len(new_orgs),
+        kept_names=kept,
+        told=len(joined),
     )

@@ -5,8 +5,10 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMessage, get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 from django_tasks import task
 
 from partnerwell.core.models import Partnership, User
@@ -36,6 +38,44 @@ def send_invitations(user_ids: list[int], partnership_id: int, invited_by: str) 
             },
         )
         subject = f"You have been added to {partnership.name} on partnerwell"
+        messages.append(EmailMessage(subject, body, to=[user.email]))
+    if messages:
+        get_connection().send_messages(messages)
+    return len(messages)
+
+
+@task()
+def send_added_notices(user_ids: list[int], partnership_id: int, added_by: str) -> int:
+    """Tell people who already have an account that they were added to a partnership.
+
+    Nobody is put on a partnership without hearing of it; returns how many were told.
+    """
+    partnership = Partnership.objects.get(pk=partnership_id)
+    link = settings.SITE_URL + reverse("core-view-partnership", args=[partnership.pk])
+    messages = []
+    today = timezone.localdate()
+    seats = {
+        m.person_id: m
+        for m in partnership.memberships.filter(person_id__in=user_ids).select_related(
+            "organisation"
+        )
+    }
+    for user in User.objects.filter(pk__in=user_ids, is_active=True).iterator():
+        membership = seats.get(user.pk)
+        start = membership.start_date if membership else None
+        body = render_to_string(
+            "core/email/added.txt",
+            {
+                "user": user,
+                "partnership": partnership,
+                "membership": membership,
+                "starts": start if start and start > today else None,
+                "added_by": added_by,
+                "link": link,
+                "reset_link": settings.SITE_URL + reverse("password_reset"),
+            },
+        )
+        subject = _("You have been added to %(name)s on partnerwell") % {"name": partnership.name}
         messages.append(EmailMessage(subject, body, to=[user.email]))
     if messages:
         get_connection().send_messages(messages)

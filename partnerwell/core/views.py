@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.db.models.functions import Lower
@@ -12,6 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from partnerwell.core import access, services
@@ -62,15 +64,24 @@ def list_partnerships(request: HttpRequest) -> HttpResponse:
         .annotate(n=Count("id"))
         .values_list("partnership", "n")
     )
-    context = {"memberships": memberships, "counts": counts}
+    context = {
+        "memberships": memberships,
+        "counts": counts,
+        "can_create": access.may_open_new_partnership(_user(request)),
+    }
     return render(request, "core/list_partnerships.html", context)
 
 
 @login_required
 def create_partnership(request: HttpRequest) -> HttpResponse:
     user = _user(request)
+    if not access.may_open_new_partnership(user):
+        raise PermissionDenied(access.creation_refused())
     form = NewPartnershipForm(
-        request.POST or None, user=user, parents=access.managed_partnerships(user)
+        request.POST or None,
+        user=user,
+        parents=access.subgroup_parents(user),
+        top_level=access.may_create_partnership(user),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -122,12 +133,11 @@ def view_partnership(request: HttpRequest, partnership_id: int) -> HttpResponse:
 def edit_partnership(request: HttpRequest, partnership_id: int) -> HttpResponse:
     user = _user(request)
     partnership = access.get_partnership(user, partnership_id, manage=True)
-    form = PartnershipForm(
-        request.POST or None,
-        instance=partnership,
-        user=user,
-        parents=access.visible_partnerships(user),
+    # A new parent must be one the editor manages; the present parent may stay.
+    parents = Partnership.objects.filter(
+        Q(pk__in=access.subgroup_parents(user).values("pk")) | Q(pk=partnership.parent_id)
     )
+    form = PartnershipForm(request.POST or None, instance=partnership, user=user, parents=parents)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             form.save()
@@ -177,9 +187,19 @@ def add_member(request: HttpRequest, partnership_id: int) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, f"{membership.person.name} has been added.")
+            messages.success(request, _added_message(membership, data["name"]))
             return redirect("core-list-members", partnership.pk)
     return render(request, "core/member_form.html", {"form": form, "partnership": partnership})
+
+
+def _added_message(membership: Membership, typed_name: str) -> str:
+    person = membership.person
+    if person.name != typed_name.strip():
+        return _(
+            "%(email)s already has an account, so they keep their own name, %(name)s. "
+            "They have been added and told by email."
+        ) % {"email": person.email, "name": person.name}
+    return _("%(name)s has been added and told by email.") % {"name": person.name}
 
 
 @login_required
@@ -405,9 +425,16 @@ def preview_import(request: HttpRequest, partnership_id: int, import_id: int) ->
         .filter(lemail__in=emails)
         .values_list("lemail", flat=True)
     )
+    rows = [MemberRow(**{k: v for k, v in r.items() if k != "invite"}) for r in pending.rows]
+    kept = services.names_kept(by=user, rows=rows)
     context = {
         "partnership": partnership,
         "pending": pending,
+        "kept": sorted(
+            ((r.email, r.name, kept[r.email]) for r in rows if r.email in kept),
+            key=lambda k: k[0],
+        )[:200],
+        "kept_count": len(kept),
         "rows": pending.rows[:200],
         "total": len(pending.rows),
         "updating": len(existing),
@@ -435,7 +462,13 @@ def confirm_import(request: HttpRequest, partnership_id: int, import_id: int) ->
     messages.success(
         request,
         f"Imported {pending.filename}: {summary.added} members added, {summary.updated} updated"
-        f", {summary.new_organisations} new organisations.",
+        f", {summary.new_organisations} new organisations."
+        + ngettext(
+            " %(told)d person who already had an account was told by email.",
+            " %(told)d people who already had an account were told by email.",
+            summary.told,
+        )
+        % {"told": summary.told},
     )
     return redirect("core-list-members", partnership.pk)
 

@@ -133,7 +133,10 @@ def test_it_adds_an_existing_person_without_inviting_them(
     carol.refresh_from_db()
     assert carol.name == "Carol Other"
     assert Membership.objects.filter(person=carol, partnership=partnership_a).exists()
-    assert mail.outbox == []
+    # Not invited (she has a password) but told she was added, with a link to it.
+    assert [m.to for m in mail.outbox] == [["carol@example.org"]]
+    assert "/accounts/invitation/" not in str(mail.outbox[0].body)
+    assert f"/partnerships/{partnership_a.pk}/" in str(mail.outbox[0].body)
 
 
 def test_it_refuses_someone_who_is_already_a_member(

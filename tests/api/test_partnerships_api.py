@@ -15,6 +15,16 @@ from partnerwell.core.models import (
     User,
 )
 from tests.api.conftest import ApiClient, assert_error
+from tests.conftest import allow_creating_partnerships
+
+
+@pytest.fixture(autouse=True)
+def _creators_may_create(request: pytest.FixtureRequest) -> None:
+    # Creating a partnership needs the right (PARTNERSHIP_CREATORS=administrators):
+    # the people these tests create with hold it, as an area coordinator would.
+    for name in ("alice", "carol"):
+        if name in request.fixturenames:
+            allow_creating_partnerships(request.getfixturevalue(name))
 
 
 def _new(org: Organisation, **extra: object) -> dict[str, object]:

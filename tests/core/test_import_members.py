@@ -459,6 +459,16 @@ def test_it_updates_a_known_person_instead_of_adding_another(
     in_file: str,
 ) -> None:
     erin = User.objects.create(email=stored, name="Erin Old")
+    # Known only through alice's partnership (a past seat) and never signed in, so
+    # alice's file may rename her (access.editable_people).
+    Membership.objects.create(
+        partnership=partnership_a,
+        person=erin,
+        organisation=council,
+        side=partnership_a.sides.first(),
+        start_date=dt.date(2020, 1, 1),
+        end_date=dt.date(2021, 1, 1),
+    )
     before = counts()
     rows = [["Testshire Council", "", "Erin New", in_file, "", "Management side", "no"]]
     upload_and_confirm(alice_client, partnership_a, csv_bytes(rows))
@@ -789,11 +799,15 @@ def big_rows(count: int, partnership: Partnership) -> tuple[list[list[str]], dic
             [org, sector, name, email, role, rnd.choice(sides), rnd.choice(["yes", "no", ""])]
         )
     new_orgs = {r[0] for r in rows if r[0].startswith("New Org")}
+    # Known people on no partnership are not alice's to rename; they are told they were added.
+    outsiders = len(known_people) - len(members)
     expected = {
         "added": count - len(members),
         "updated": len(members),
         "new_people": count - len(known_people),
         "new_organisations": len(new_orgs),
+        "kept_names": outsiders,
+        "told": outsiders,
     }
     return rows, expected
 
@@ -971,8 +985,18 @@ def test_it_invites_each_new_person_once(
     assert mailoutbox == []
     with django_capture_on_commit_callbacks(execute=True):
         assert alice_client.post(confirm_url(pending)).status_code == 302
-    assert sorted(m.to[0] for m in mailoutbox) == ["fay@example.org", "hana@example.org"]
+    # New people are invited; erin, who has an account, is told she was added; bob,
+    # already on the partnership, hears nothing.
+    assert sorted(m.to[0] for m in mailoutbox) == [
+        "erin@example.org",
+        "fay@example.org",
+        "hana@example.org",
+    ]
     assert all(len(m.to) == 1 for m in mailoutbox)
+    erin_mail = next(m for m in mailoutbox if m.to == ["erin@example.org"])
+    assert "Alpha Forum" in erin_mail.subject and "Alice Manager" in str(erin_mail.body)
+    assert "/accounts/invitation/" not in str(erin_mail.body)
+    assert f"/partnerships/{partnership_a.pk}/" in str(erin_mail.body)
     fay_mail = next(m for m in mailoutbox if m.to == ["fay@example.org"])
     assert "Alpha Forum" in fay_mail.subject
     assert "Fay Finance" in fay_mail.body and "Alice Manager" in fay_mail.body

@@ -59,7 +59,10 @@ def test_it_adds_an_existing_person_without_a_new_account(
         _add(alice_client, partnership_a, union, email="CAROL@example.org", name="Carol Other")
     assert User.objects.filter(email__iexact="carol@example.org").count() == 1
     assert carol.memberships.count() == 2
-    assert mail.outbox == []  # Carol already has a password
+    # Carol already has a password: no invitation, but she is told she was added.
+    assert [m.to for m in mail.outbox] == [["carol@example.org"]]
+    assert "Alpha Forum" in mail.outbox[0].subject
+    assert "/accounts/invitation/" not in str(mail.outbox[0].body)
 
 
 def test_it_refuses_a_second_membership_of_the_same_person(

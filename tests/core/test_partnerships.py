@@ -4,6 +4,16 @@ import pytest
 from django.test import Client
 
 from partnerwell.core.models import Membership, Organisation, Partnership, Role, User
+from tests.conftest import allow_creating_partnerships
+
+
+@pytest.fixture(autouse=True)
+def _creators_may_create(request: pytest.FixtureRequest) -> None:
+    # Creating a partnership needs the right (PARTNERSHIP_CREATORS=administrators):
+    # the people these tests create with hold it, as an area coordinator would.
+    for name in ("alice",):
+        if name in request.fixturenames:
+            allow_creating_partnerships(request.getfixturevalue(name))
 
 
 def test_it_lists_only_my_partnerships(

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from partnerwell.core.management.commands.allow_partnership_creation import creator_permission
 from partnerwell.core.models import (
     Membership,
     Organisation,
@@ -202,6 +203,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
             created = self._load()
+            # The demo manager plays an area coordinator, allowed to start partnerships
+            # (PARTNERSHIP_CREATORS=administrators); granted on every run, idempotently.
+            manager = User.objects.get(email=LOGINS["manager"][0])
+            manager.user_permissions.add(creator_permission())
             # Other apps add their part of the demo (health checks, actions, meetings…).
             for config in apps.get_app_configs():
                 if config.name.startswith("partnerwell.") and config.label != "core":
