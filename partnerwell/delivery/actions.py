@@ -50,6 +50,7 @@ from partnerwell.delivery.models import (
 )
 from partnerwell.healthcheck.models import Principle, Rating, Response, Round, Statement
 from partnerwell.healthcheck.scoring import band
+from partnerwell.healthcheck.services import rounds_seal_for
 
 # "Due soon" on the log and in the reminder emails: within this many days from today.
 DUE_SOON_DAYS = 7
@@ -401,6 +402,8 @@ def origin_summary(action: Action) -> tuple[str, str | None]:
 def _principle_means(rounds: list[Round], principle_key: str) -> dict[int, float | None]:
     """Per round: the principle's score, the mean of its statements' mean values (0–100),
     or None when fewer people answered than the round's anonymity floor."""
+    # Closed rounds' held answers go into the results first (in random order).
+    rounds_seal_for(rounds)
     ids = [r.pk for r in rounds]
     answered = dict(
         Response.objects.filter(round_id__in=ids)

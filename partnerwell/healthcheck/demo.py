@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import uuid
 
 from django.utils import timezone
 
 from partnerwell.core.models import Membership, Partnership, PartnershipType
-from partnerwell.healthcheck.models import Framework, Invitation, Rating, Response, Round, Statement
-from partnerwell.healthcheck.scoring import normalise
+from partnerwell.healthcheck.models import (
+    Framework,
+    HeldResponse,
+    Invitation,
+    Round,
+    Statement,
+)
+from partnerwell.healthcheck.services import round_seal
 
 # How each side leans on each theme of the social partnership framework (1 to 5 scale).
 LEANINGS_2025 = {"Management side": 3.6, "Staff side": 2.9}
@@ -40,21 +45,20 @@ def _simulate(
     round: Round,
     members: list[Membership],
     leanings: dict[str, float],
-    submitted_on: dt.date,
     rng: random.Random,
     extra: dict[str, float] | None = None,
 ) -> None:
     statements = list(
         Statement.objects.filter(framework=round.framework).select_related("principle")
     )
-    ratings = []
+    held = []
     disputed_key = statements[len(statements) // 2].key
     for number, membership in enumerate(members):
         side = membership.side.name if membership.side else ""
-        response = Response(
-            id=uuid.UUID(int=rng.getrandbits(128)),
+        # Drawn as before (it was the row id), so the seeded answers stay the same.
+        rng.getrandbits(128)
+        response = HeldResponse(
             round=round,
-            submitted_on=submitted_on,
             side=side,
             sector=membership.organisation.sector,
             organisation=membership.organisation.name,
@@ -63,7 +67,7 @@ def _simulate(
         if number % 4 == 0 and round.ask_comments:
             area = statements[0].principle.area.key
             response.comments = {area: rng.choice(COMMENTS)}
-        response.save()
+        held.append(response)
         for s in statements:
             mean = leanings.get(side, 3.4)
             if side == "Staff side":
@@ -75,17 +79,11 @@ def _simulate(
             # One statement splits the forum down the middle: the disputed item.
             if s.key == disputed_key:
                 raw = 5 if number % 2 else 1
-            ratings.append(
-                Rating(
-                    response=response,
-                    round=round,
-                    statement=s,
-                    principle_id=s.principle_id,
-                    raw=raw,
-                    value=normalise(s.scale, raw, s.reverse),
-                )
-            )
-    Rating.objects.bulk_create(ratings, batch_size=2000)
+            response.answers[s.key] = raw
+    HeldResponse.objects.bulk_create(held)
+    round.invitations.filter(membership__in=members).update(answered=True)
+    # Closed rounds are sealed: their answers move into the results in random order.
+    round_seal(round)
 
 
 COMMENTS = [
@@ -157,10 +155,7 @@ def load_demo() -> None:
         now - dt.timedelta(days=390),
         members,
     )
-    _simulate(first, others[:15], LEANINGS_2025, (now - dt.timedelta(days=395)).date(), rng)
-    first.invitations.filter(membership__in=others[:15]).update(
-        used_at=now - dt.timedelta(days=395)
-    )
+    _simulate(first, others[:15], LEANINGS_2025, rng)
 
     second = _round(
         forum,
@@ -170,17 +165,7 @@ def load_demo() -> None:
         now - dt.timedelta(days=25),
         members,
     )
-    _simulate(
-        second,
-        others[:17],
-        LEANINGS_2026,
-        (now - dt.timedelta(days=30)).date(),
-        rng,
-        extra=IMPROVED_2026,
-    )
-    second.invitations.filter(membership__in=others[:17]).update(
-        used_at=now - dt.timedelta(days=30)
-    )
+    _simulate(second, others[:17], LEANINGS_2026, rng, extra=IMPROVED_2026)
 
     open_round = _round(
         forum,
@@ -191,7 +176,4 @@ def load_demo() -> None:
         members,
     )
     answered = [m for m in others if m not in demo_member][:5]
-    _simulate(open_round, answered, LEANINGS_2026, (now - dt.timedelta(days=1)).date(), rng)
-    open_round.invitations.filter(membership__in=answered).update(
-        used_at=now - dt.timedelta(days=1)
-    )
+    _simulate(open_round, answered, LEANINGS_2026, rng)

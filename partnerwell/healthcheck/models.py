@@ -146,6 +146,9 @@ class Round(models.Model):
     reminder_days = models.JSONField(default=list, blank=True)
     invited_count = models.PositiveIntegerField(default=0)
     sent_count = models.PositiveIntegerField(default=0)
+    # True once the held answers have been moved into the results in random order
+    # (services.round_seal); a flag, not a time, so it says nothing about who answered when.
+    sealed = models.BooleanField(default=False)
     created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -186,6 +189,12 @@ class Round(models.Model):
     def is_open(self) -> bool:
         return self.status == "open"
 
+    @property
+    def answered_count(self) -> int:
+        """How many have answered. Counted from the invitations: until the round is
+        sealed the answers are held apart and are not yet in the results."""
+        return self.invitations.filter(answered=True).count()
+
 
 def _token_for(nonce: str) -> str:
     mac = hmac.new(settings.SECRET_KEY.encode(), f"pw-invite:{nonce}".encode(), hashlib.sha256)
@@ -201,7 +210,7 @@ class Invitation(models.Model):
 
     The link's token is derived from a random nonce and the secret key, so the
     database alone never holds a working link; only its hash is searchable.
-    It records only that it was used, never which response it gave.
+    It records only that it was answered (no time), never which response it gave.
     """
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="invitations")
@@ -210,7 +219,8 @@ class Invitation(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
-    used_at = models.DateTimeField(null=True, blank=True)
+    # Whether the link has been used; deliberately no time, which would date the answers.
+    answered = models.BooleanField(default=False)
     # Answers saved so far, kept until the response is submitted, then wiped.
     draft = models.JSONField(default=dict, blank=True)
 
@@ -242,16 +252,38 @@ class Invitation(models.Model):
         return _token_for(self.nonce)
 
 
+class HeldResponse(models.Model):
+    """Answers sent to a round that has not been sealed yet, kept apart from the results.
+
+    Written in the same transaction that marks the invitation answered, so while the
+    round is open a database copy can pair a held row with its invitation (by
+    transaction id or position). services.round_seal moves every held row into
+    Response and Rating in a random order, in one transaction, and deletes them.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="held_responses")
+    side = models.CharField(max_length=100, blank=True)
+    sector = models.CharField(max_length=32, blank=True)
+    organisation = models.CharField(max_length=200, blank=True)
+    # Statement key -> raw answer (None for don't know).
+    answers = models.JSONField(default=dict)
+    comments = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"Held answers to {self.round}"
+
+
 class Response(models.Model):
     """Submitted answers with no link to the invitation or the person.
 
-    A random id and a submission date (not time) keep the order of answers
-    from matching the order in which invitations were used.
+    Rows are written only by services.round_seal, all of a round's at once, in a
+    random order with random ids, so neither ids, position nor transaction id
+    follow the order in which invitations were answered. No date or time is kept.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="responses")
-    submitted_on = models.DateField()
     # The groups the round breaks down by, as they were on submission.
     side = models.CharField(max_length=100, blank=True)
     sector = models.CharField(max_length=32, blank=True)

@@ -31,6 +31,7 @@ from partnerwell.healthcheck.scoring import (
     statement_result,
     suppress_groups,
 )
+from partnerwell.healthcheck.services import round_seal_due
 
 BREAKDOWNS = ("side", "sector", "organisation")
 
@@ -132,6 +133,8 @@ def round_results(round: Round, *, headline: bool = False) -> dict[str, Any]:
     headline=True leaves out groups, gaps, comments and evidence, for the
     partnership page, which shows only the scores and the change.
     """
+    # A closed round's held answers go into the results (in random order) before any reading.
+    round_seal_due(round)
     framework = round.framework
     statements = list(
         Statement.objects.filter(framework=framework).select_related("principle__area")

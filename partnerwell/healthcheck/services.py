@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from partnerwell.core.models import Membership, Partnership, Side, User
@@ -23,6 +25,7 @@ from partnerwell.healthcheck.models import (
     Area,
     Audience,
     Framework,
+    HeldResponse,
     Invitation,
     Principle,
     Rating,
@@ -225,10 +228,10 @@ def invitation_check(invitation: Invitation | None) -> Invitation:
             "This link is not one we know. Check it was copied in full, or ask the "
             "partnership manager for your link."
         )
-    if invitation.used_at is not None:
+    if invitation.answered:
         raise InvitationProblem(
-            "This link has been used: your answers were sent on "
-            f"{timezone.localtime(invitation.used_at):%-d %B %Y}. Thank you."
+            "This link has been used: your answers have been sent. Thank you. "
+            "Each link takes one set of answers."
         )
     round = invitation.round
     if round.status == "scheduled":
@@ -245,43 +248,151 @@ def invitation_check(invitation: Invitation | None) -> Invitation:
 
 def response_submit(
     *, invitation: Invitation, answers: Mapping[str, int | None], comments: Mapping[str, str]
-) -> Response:
-    """Store the answers once, unlinked from the invitation and the person.
+) -> HeldResponse:
+    """Hold the answers once, unlinked from the invitation and the person, until the round
+    is sealed (round_seal moves them into the results in random order).
 
-    The invitation is marked used in the same transaction with a conditional
+    The invitation is marked answered in the same transaction with a conditional
     update, so two submissions of one link can never both be stored.
     """
     round = invitation.round
     statements = list(round.framework.statements.all())
+    kept = {s.key: answers.get(s.key) for s in statements}
+    for s in statements:
+        # Refuse an answer off the scale before anything is written.
+        normalise(s.scale, kept[s.key], s.reverse)
     with transaction.atomic():
-        claimed = Invitation.objects.filter(pk=invitation.pk, used_at__isnull=True).update(
-            used_at=timezone.now(), draft={}
+        claimed = Invitation.objects.filter(pk=invitation.pk, answered=False).update(
+            answered=True, draft={}
         )
         if claimed != 1:
             raise InvitationProblem("This link has been used: your answers were already sent.")
         membership = Membership.objects.select_related("organisation", "side").get(
             pk=invitation.membership_id
         )
-        response = Response.objects.create(
+        # The row's foreign key share-locks the round, so round_seal (which locks the
+        # round for update) waits for this transaction and then sees this row.
+        held = HeldResponse.objects.create(
             round=round,
-            submitted_on=timezone.localdate(),
             side=membership.side.name if membership.side else "",
             sector=membership.organisation.sector,
             organisation=membership.organisation.name,
+            answers=kept,
             comments={k: v.strip()[:4000] for k, v in comments.items() if v and v.strip()},
         )
-        Rating.objects.bulk_create(
-            Rating(
-                response=response,
-                round=round,
-                statement=s,
-                principle_id=s.principle_id,
-                raw=answers.get(s.key),
-                value=normalise(s.scale, answers.get(s.key), s.reverse),
+        if round.status == "closed":
+            # Answers that arrive after closing (at the very edge) are sealed at once.
+            transaction.on_commit(lambda: round_seal(round))
+    return held
+
+
+# Sealing: answers into the results in random order ------------------------------------
+
+
+def round_seal(round: Round) -> int:
+    """Move a closed round's held answers into Response and Rating; returns how many.
+
+    All of the round's responses (any already in the results as well as the held
+    ones) are written again in one transaction, in an order drawn from the system's
+    random source, with fresh random ids: after this, neither ids, row order nor
+    transaction ids follow the order in which people answered. Idempotent: a sealed
+    round with nothing held is left alone. Does nothing while the round is open.
+    """
+    with transaction.atomic():
+        locked = Round.objects.select_for_update().select_related("framework").get(pk=round.pk)
+        if locked.status != "closed":
+            return 0
+        held = list(HeldResponse.objects.filter(round=locked))
+        if locked.sealed and not held:
+            return 0
+        statements = list(Statement.objects.filter(framework_id=locked.framework_id))
+        by_key = {s.key: s for s in statements}
+        earlier: dict[Any, dict[int, int | None]] = defaultdict(dict)
+        for response_id, statement_id, raw in Rating.objects.filter(round=locked).values_list(
+            "response_id", "statement_id", "raw"
+        ):
+            earlier[response_id][statement_id] = raw
+        entries: list[tuple[tuple[str, str, str], dict[int, int | None], dict[str, str]]] = [
+            ((r.side, r.sector, r.organisation), earlier[r.pk], r.comments)
+            for r in Response.objects.filter(round=locked)
+        ]
+        entries += [
+            (
+                (h.side, h.sector, h.organisation),
+                {by_key[k].pk: raw for k, raw in h.answers.items() if k in by_key},
+                h.comments,
             )
-            for s in statements
+            for h in held
+        ]
+        secrets.SystemRandom().shuffle(entries)
+        Rating.objects.filter(round=locked).delete()
+        Response.objects.filter(round=locked).delete()
+        responses = Response.objects.bulk_create(
+            Response(round=locked, side=side, sector=sector, organisation=org, comments=comments)
+            for (side, sector, org), _, comments in entries
         )
-    return response
+        Rating.objects.bulk_create(
+            (
+                Rating(
+                    response=response,
+                    round=locked,
+                    statement=s,
+                    principle_id=s.principle_id,
+                    raw=raws[s.pk],
+                    value=normalise(s.scale, raws[s.pk], s.reverse),
+                )
+                for response, (_, raws, _) in zip(responses, entries, strict=True)
+                for s in statements
+                if s.pk in raws
+            ),
+            batch_size=2000,
+        )
+        HeldResponse.objects.filter(pk__in=[h.pk for h in held]).delete()
+        Round.objects.filter(pk=locked.pk).update(sealed=True)
+    round.sealed = True
+    return len(held)
+
+
+def _due(rounds: QuerySet[Round]) -> QuerySet[Round]:
+    now = timezone.now()
+    return (
+        rounds.filter(Q(closes_at__lte=now) | Q(closed_early_at__lte=now))
+        .filter(Q(sealed=False) | Q(held_responses__isnull=False))
+        .distinct()
+    )
+
+
+def rounds_seal_due(rounds: QuerySet[Round] | None = None) -> int:
+    """Seal every closed round (of those given) that is unsealed or holds answers."""
+    due = _due(rounds if rounds is not None else Round.objects.all())
+    return sum(round_seal(r) for r in due.order_by("pk"))
+
+
+def round_seal_due(round: Round) -> None:
+    """Before reading a round's results: seal it, and any other closed round of its
+    partnership still holding answers (the change since last time reads the previous
+    one). One query when there is nothing to do."""
+    rounds_seal_due(Round.objects.filter(partnership_id=round.partnership_id))
+
+
+def rounds_seal_for(rounds: Iterable[Round]) -> None:
+    """round_seal_due for several rounds (of any partnerships) in one query."""
+    ids = [r.pk for r in rounds]
+    if ids:
+        rounds_seal_due(Round.objects.filter(pk__in=ids))
+
+
+def round_close_early(round: Round) -> bool:
+    """Close an open round now and seal its answers into the results; False if not open."""
+    now = timezone.now()
+    closed = Round.objects.filter(
+        pk=round.pk, closed_early_at__isnull=True, opens_at__lte=now, closes_at__gt=now
+    ).update(closed_early_at=now)
+    if not closed:
+        return False
+    round.refresh_from_db()
+    round_seal(round)
+    return True
 
 
 def draft_save(*, invitation: Invitation, area_key: str, form: Any) -> None:
@@ -300,7 +411,7 @@ def draft_save(*, invitation: Invitation, area_key: str, form: Any) -> None:
         draft["comments"] = comments
     invitation.draft = draft
     # A link that has just been used elsewhere keeps its wiped draft.
-    Invitation.objects.filter(pk=invitation.pk, used_at__isnull=True).update(draft=draft)
+    Invitation.objects.filter(pk=invitation.pk, answered=False).update(draft=draft)
 
 
 def draft_summary(*, invitation: Invitation, areas: list[Any]) -> tuple[list[dict[str, Any]], int]:

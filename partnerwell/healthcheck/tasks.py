@@ -45,7 +45,7 @@ def send_round_invitations(round_id: int, chosen: list[int]) -> int:
     sent = 0
     while True:
         batch = list(
-            round.invitations.filter(sent_at__isnull=True, used_at__isnull=True)
+            round.invitations.filter(sent_at__isnull=True, answered=False)
             .select_related("membership__person")
             .order_by("pk")[:BATCH]
         )
@@ -64,6 +64,9 @@ def _plan_reminders(round: Round) -> None:
     if not task_backends["default"].supports_defer:
         return
     now = timezone.now()
+    # Seal the answers into the results as soon as the round closes; `partnerwell
+    # seal_rounds` from cron catches anything this misses (an early close seals at once).
+    seal_round.using(run_after=round.closes_at).enqueue(round_id=round.pk)
     for days in round.reminder_days:
         when = round.closes_at - dt.timedelta(days=int(days))
         if when > now:
@@ -77,7 +80,7 @@ def send_round_reminders(round_id: int) -> int:
     if not round.is_open:
         return 0
     waiting = list(
-        round.invitations.filter(used_at__isnull=True, membership__person__is_active=True)
+        round.invitations.filter(answered=False, membership__person__is_active=True)
         .select_related("membership__person")
         .order_by("pk")
     )
@@ -86,6 +89,15 @@ def send_round_reminders(round_id: int) -> int:
         _send(round, batch, "healthcheck/email/reminder.txt")
         Invitation.objects.filter(pk__in=[i.pk for i in batch]).update(reminded_at=timezone.now())
     return len(waiting)
+
+
+@task()
+def seal_round(round_id: int) -> int:
+    """Move a closed round's held answers into its results in random order."""
+    from partnerwell.healthcheck.services import round_seal
+
+    round = Round.objects.filter(pk=round_id).first()
+    return 0 if round is None else round_seal(round)
 
 
 @task()

@@ -12,7 +12,6 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from partnerwell.core import access as core_access
@@ -63,7 +62,8 @@ def list_rounds(request: HttpRequest, partnership_id: int) -> HttpResponse:
     rounds = (
         Round.objects.filter(partnership=partnership)
         .select_related("framework")
-        .annotate(responded=Count("responses"))
+        # Answers are held apart until a round is sealed, so the invitations give the count.
+        .annotate(responded=Count("invitations", filter=Q(invitations__answered=True)))
         .order_by("-opens_at")
     )
     context = {
@@ -115,8 +115,9 @@ def create_round(request: HttpRequest, partnership_id: int) -> HttpResponse:
 
 def _progress(round: Round) -> dict[str, Any]:
     """Response counts overall and per group, with small groups hidden."""
+    # Per-group counts come from the sealed results only (none while the round is open).
     combos = list(round.responses.values("side", "sector").annotate(n=Count("id")))
-    responded = sum(c["n"] for c in combos)
+    responded = round.answered_count
     breakdowns = []
     for by, label in (("side", "Side"), ("sector", "Sector")):
         counts: dict[str, int] = {}
@@ -146,6 +147,7 @@ def _progress(round: Round) -> dict[str, Any]:
 def view_round(request: HttpRequest, round_id: int) -> HttpResponse:
     user = _user(request)
     round = access.get_round(user, round_id)
+    services.round_seal_due(round)
     context = {
         "round": round,
         "partnership": round.partnership,
@@ -171,9 +173,7 @@ def round_progress(request: HttpRequest, round_id: int) -> HttpResponse:
 @login_required
 def close_round(request: HttpRequest, round_id: int) -> HttpResponse:
     round = access.get_round(_user(request), round_id, manage=True)
-    if round.status == "open":
-        round.closed_early_at = timezone.now()
-        round.save(update_fields=["closed_early_at"])
+    if services.round_close_early(round):
         messages.success(request, "The health check is closed. The links no longer work.")
     else:
         messages.error(
@@ -204,7 +204,7 @@ def print_links(request: HttpRequest, round_id: int) -> HttpResponse:
 
     round = access.get_round(_user(request), round_id, manage=True)
     invitations = (
-        round.invitations.filter(used_at__isnull=True)
+        round.invitations.filter(answered=False)
         .select_related("membership__person", "membership__organisation")
         .order_by("membership__person__name")
     )

@@ -18,7 +18,13 @@ from django.utils import timezone
 from partnerwell.core.models import Membership, Organisation, Partnership, Role, User
 from partnerwell.healthcheck import services
 from partnerwell.healthcheck.forms import OutlineFrameworkForm
-from partnerwell.healthcheck.models import Framework, Invitation, Response, Round, Statement
+from partnerwell.healthcheck.models import (
+    Framework,
+    HeldResponse,
+    Invitation,
+    Round,
+    Statement,
+)
 
 # Two parts, three principles, four statements: small enough to answer in a test.
 OUTLINE = """\
@@ -116,13 +122,22 @@ def invite(round: Round, membership: Membership) -> Invitation:
     return invitation
 
 
+def close_and_seal(round: Round) -> None:
+    """Close an open round now; its held answers go into the results in random order."""
+    assert services.round_close_early(round)
+    round.refresh_from_db()
+
+
 def answer(
     round: Round,
     membership: Membership,
     answers: int | Mapping[str, int | None] | None,
     comments: Mapping[str, str] | None = None,
-) -> Response:
-    """Invite a member and submit their answers; a single value answers every statement."""
+) -> HeldResponse:
+    """Invite a member and submit their answers; a single value answers every statement.
+
+    The answers are held until the round is sealed (close_and_seal, or reading the
+    results of a closed round)."""
     invitation = invite(round, membership)
     keys = Statement.objects.filter(framework=round.framework).values_list("key", flat=True)
     if answers is None or isinstance(answers, int):

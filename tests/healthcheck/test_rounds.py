@@ -28,6 +28,7 @@ from partnerwell.healthcheck.models import (
 from tests.healthcheck.builders import (
     add_member,
     answer,
+    close_and_seal,
     invite,
     make_round,
     outline_framework,
@@ -351,7 +352,7 @@ def test_it_prints_unused_links_for_managers(
     bob_invitation = open_round.invitations.get(membership__person=bob)
     answer_for = open_round.invitations.exclude(pk=bob_invitation.pk).first()
     assert answer_for is not None
-    Invitation.objects.filter(pk=answer_for.pk).update(used_at=timezone.now())
+    Invitation.objects.filter(pk=answer_for.pk).update(answered=True)
 
     response = alice_client.get(reverse("healthcheck-print-links", args=[open_round.pk]))
 
@@ -461,6 +462,8 @@ def test_it_shows_progress_per_group_only_at_the_floor(
         for _ in range(count):
             answer(round, add_member(partnership_a, organisation, side=side), 4)
     invite(round, alice.memberships.get())
+    # Answers are held apart while the round is open; groups count once it is sealed.
+    close_and_seal(round)
 
     for name in ("view-round", "round-progress"):
         response = alice_client.get(reverse(f"healthcheck-{name}", args=[round.pk]))
