@@ -4,6 +4,7 @@ A bad value raises ImproperlyConfigured naming the variable, so a mistake in
 deployment is reported at start-up rather than as odd behaviour later.
 """
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -54,3 +55,55 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
         allowed = ", ".join(sorted(choices))
         raise ImproperlyConfigured(f"{name} must be one of {allowed} (got {value!r}).")
     return value
+
+
+_CACHE_BACKENDS = {
+    "redis": "django.core.cache.backends.redis.RedisCache",
+    "rediss": "django.core.cache.backends.redis.RedisCache",
+    "db": "django.core.cache.backends.db.DatabaseCache",
+    "file": "django.core.cache.backends.filebased.FileBasedCache",
+    "locmem": "django.core.cache.backends.locmem.LocMemCache",
+}
+
+
+def env_cache(name: str, default: str) -> dict[str, str]:
+    """A CACHES entry from an address: redis://host:6379/0, db://table, file:///path, locmem://."""
+    raw = os.environ.get(name, "").strip() or default
+    scheme, separator, rest = raw.partition("://")
+    scheme = scheme.lower()
+    if not separator or scheme not in _CACHE_BACKENDS:
+        allowed = ", ".join(f"{s}://" for s in sorted(_CACHE_BACKENDS))
+        raise ImproperlyConfigured(f"{name} must start with one of {allowed} (got {raw!r}).")
+    backend = {"BACKEND": _CACHE_BACKENDS[scheme]}
+    if scheme in {"redis", "rediss"}:
+        if not rest.split("/")[0]:
+            raise ImproperlyConfigured(f"{name} must name the Redis host (got {raw!r}).")
+        return {**backend, "LOCATION": raw}
+    if scheme == "db":
+        table = rest or "partnerwell_cache"
+        if not table.isidentifier() or not table.isascii():
+            raise ImproperlyConfigured(
+                f"{name} must name a table of letters, digits and underscores (got {raw!r})."
+            )
+        return {**backend, "LOCATION": table}
+    if scheme == "file":
+        if not rest.startswith("/"):
+            raise ImproperlyConfigured(
+                f"{name} must give an absolute folder, e.g. file:///var/cache/partnerwell "
+                f"(got {raw!r})."
+            )
+        return {**backend, "LOCATION": rest}
+    return {**backend, "LOCATION": "partnerwell"}
+
+
+def env_networks(name: str) -> list[str]:
+    """Comma-separated IP addresses or networks (CIDR), each checked."""
+    values = env_list(name, [])
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name} must list IP addresses or networks such as 10.0.0.0/8 (got {value!r})."
+            ) from exc
+    return values

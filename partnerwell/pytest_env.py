@@ -13,3 +13,6 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 # Tests read static files from the source folders, not from a collectstatic run.
 os.environ.setdefault("STATIC_MANIFEST", "false")
+# Each test process is one process: its own in-memory cache is quick and cleared per test.
+os.environ.setdefault("CACHE_URL", "locmem://")
+os.environ.setdefault("WEB_CONCURRENCY", "1")

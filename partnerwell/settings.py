@@ -6,7 +6,15 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from partnerwell.env import env_bool, env_choice, env_int, env_list, env_str
+from partnerwell.env import (
+    env_bool,
+    env_cache,
+    env_choice,
+    env_int,
+    env_list,
+    env_networks,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -89,10 +97,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Counts of wrong links, passwords and reset requests: every web process must see the same ones.
+CACHES = {"default": env_cache("CACHE_URL", "db://partnerwell_cache")}
+if (
+    not DEBUG
+    and CACHES["default"]["BACKEND"].endswith("LocMemCache")
+    and env_int("WEB_CONCURRENCY", 2, minimum=1) > 1
+):
+    raise ImproperlyConfigured(
+        "CACHE_URL=locmem:// keeps a separate cache in each web process, so limits on "
+        "guessing would multiply by WEB_CONCURRENCY. Use db:// (the default), "
+        "redis://host:6379/0 or file:///folder, or set WEB_CONCURRENCY=1."
+    )
+
 AUTH_USER_MODEL = "core.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "core-list-partnerships"
 LOGOUT_REDIRECT_URL = "login"
+# The usual check of passwords, refused while an account or address has too many wrong ones.
+AUTHENTICATION_BACKENDS = ["partnerwell.core.guessing.LimitedModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -168,6 +191,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies whose X-Forwarded-For names the real client (IPs or CIDRs); none by default.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

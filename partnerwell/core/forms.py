@@ -10,8 +10,10 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.db.models.functions import Lower
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from partnerwell.core.guessing import reset_allowed
 from partnerwell.core.models import (
     Membership,
     Organisation,
@@ -386,8 +388,12 @@ class QueuedPasswordResetForm(PasswordResetForm):
         # Invited people who never set a password may use this to set one too.
         return User.objects.filter(email__iexact=email.strip(), is_active=True)
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        for user in self.get_users(self.cleaned_data["email"]):
+    def save(self, *args: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+        email = self.cleaned_data["email"]
+        # Over the limit, nothing is queued, but the page says the same as ever: no oracle.
+        if not reset_allowed(request, email):
+            return
+        for user in self.get_users(email):
             send_password_reset.enqueue(user_id=user.pk)
 
 
