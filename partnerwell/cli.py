@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 USAGE = """usage: partnerwell COMMAND [options]
 
@@ -33,6 +34,91 @@ def _django(argv: list[str]) -> None:
     execute_from_command_line(["partnerwell", *argv])
 
 
+# The worker is restarted after waiting 1, 2, 4 … seconds, at most this long.
+WORKER_MAX_BACKOFF = 30.0
+# A worker that ran this long before exiting starts the backoff afresh.
+WORKER_STEADY_SECONDS = 60.0
+
+
+def _log(message: str) -> None:
+    print(f"partnerwell serve: {message}", file=sys.stderr, flush=True)
+
+
+class _Supervisor:
+    """Runs the web server and keeps the task worker running beside it."""
+
+    def __init__(self, server_command: list[str], worker_command: list[str] | None) -> None:
+        self.server_command = server_command
+        self.worker_command = worker_command
+        self.server: subprocess.Popen[bytes] | None = None
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.stopping = False
+        self.worker_started = 0.0
+        self.backoff = 1.0
+        self.restart_at: float | None = None
+
+    def start_worker(self) -> None:
+        assert self.worker_command is not None
+        self.worker = subprocess.Popen(self.worker_command)  # noqa: S603 - our own arguments
+        self.worker_started = time.monotonic()
+        _log(f"task worker started (pid {self.worker.pid})")
+
+    def stop(self, signum: int, frame: object) -> None:
+        """SIGTERM from a service manager: stop the server; the worker follows."""
+        self.stopping = True
+        if self.server is not None and self.server.poll() is None:
+            self.server.send_signal(signal.SIGTERM)
+
+    def watch_worker(self) -> None:
+        worker = self.worker
+        now = time.monotonic()
+        if worker is not None and worker.poll() is not None:
+            if now - self.worker_started >= WORKER_STEADY_SECONDS:
+                self.backoff = 1.0
+            _log(
+                f"task worker (pid {worker.pid}) exited with code {worker.returncode}; "
+                f"starting it again in {self.backoff:.0f} s"
+            )
+            self.worker = None
+            self.restart_at = now + self.backoff
+            self.backoff = min(self.backoff * 2, WORKER_MAX_BACKOFF)
+        if self.worker is None and self.restart_at is not None and now >= self.restart_at:
+            self.restart_at = None
+            self.start_worker()
+
+    def stop_worker(self) -> None:
+        worker = self.worker
+        if worker is None or worker.poll() is not None:
+            return
+        worker.terminate()
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _log(f"task worker (pid {worker.pid}) did not stop in 10 s; killing it")
+            worker.kill()
+            worker.wait()
+
+    def run(self) -> int:
+        if self.worker_command is not None:
+            self.start_worker()
+        self.server = subprocess.Popen(self.server_command)  # noqa: S603 - our own arguments
+        signal.signal(signal.SIGTERM, self.stop)
+        try:
+            while True:
+                try:
+                    return self.server.wait(timeout=0.5)
+                except subprocess.TimeoutExpired:
+                    if not self.stopping:
+                        self.watch_worker()
+        except KeyboardInterrupt:
+            # Ctrl+C reaches the children too; wait for the server to finish.
+            self.stopping = True
+            self.server.send_signal(signal.SIGINT)
+            return self.server.wait()
+        finally:
+            self.stop_worker()
+
+
 def _serve(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="partnerwell serve")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -45,10 +131,12 @@ def _serve(argv: list[str]) -> int:
     from django.conf import settings
 
     django.setup()
-    worker = None
+    worker_command = None
     uses_worker = "django_tasks_db" in settings.TASKS["default"]["BACKEND"]
     if uses_worker and not args.no_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "partnerwell.cli", "worker"])
+        # No autoreloader: serve restarts the worker itself, and a reloader's child
+        # would outlive a killed parent.
+        worker_command = [sys.executable, "-m", "partnerwell.cli", "worker", "--no-reload"]
     print(f"partnerwell is at http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
     if settings.DEBUG:
         command = [
@@ -65,30 +153,15 @@ def _serve(argv: list[str]) -> int:
             sys.executable,
             "-m",
             "gunicorn",
+            "--config",
+            "python:partnerwell.gunicorn_conf",
             "partnerwell.wsgi",
             "--bind",
             f"{args.host}:{args.port}",
             "--workers",
             workers,
-            "--access-logfile",
-            "-",
         ]
-    server = subprocess.Popen(command)  # noqa: S603 - our own interpreter and arguments
-
-    # A service manager stops us with SIGTERM: pass it on so no child is left running.
-    def _stop(signum: int, frame: object) -> None:
-        server.send_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        return server.wait()
-    except KeyboardInterrupt:
-        server.send_signal(signal.SIGINT)
-        return server.wait()
-    finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=10)
+    return _Supervisor(command, worker_command).run()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "serve":
         return _serve(rest)
     if command == "worker":
-        _django(["db_worker", *rest])
+        _django(["worker", *rest])
         return 0
     _django([command, *rest])
     return 0
