@@ -6,6 +6,7 @@ deployment is reported at start-up rather than as odd behaviour later.
 
 import ipaddress
 import os
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -66,7 +67,7 @@ _CACHE_BACKENDS = {
 }
 
 
-def env_cache(name: str, default: str) -> dict[str, str]:
+def env_cache(name: str, default: str) -> dict[str, Any]:
     """A CACHES entry from an address: redis://host:6379/0, db://table, file:///path, locmem://."""
     raw = os.environ.get(name, "").strip() or default
     scheme, separator, rest = raw.partition("://")
@@ -74,7 +75,10 @@ def env_cache(name: str, default: str) -> dict[str, str]:
     if not separator or scheme not in _CACHE_BACKENDS:
         allowed = ", ".join(f"{s}://" for s in sorted(_CACHE_BACKENDS))
         raise ImproperlyConfigured(f"{name} must start with one of {allowed} (got {raw!r}).")
-    backend = {"BACKEND": _CACHE_BACKENDS[scheme]}
+    backend: dict[str, Any] = {"BACKEND": _CACHE_BACKENDS[scheme]}
+    if scheme not in {"redis", "rediss"}:
+        # Django's default of 300 entries would let a flood of new keys push out the counts.
+        backend["OPTIONS"] = {"MAX_ENTRIES": 100_000}
     if scheme in {"redis", "rediss"}:
         if not rest.split("/")[0]:
             raise ImproperlyConfigured(f"{name} must name the Redis host (got {raw!r}).")
