@@ -35,11 +35,12 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(ASSETS): node_modules/.package-lock.json scripts/build-assets.mjs $(wildcard partnerwell/static/scss/*.scss)
 	npm run --silent build
 
-# Browser tests drive Debian's Chromium and render PDFs with poppler's pdftoppm; install them when missing.
+# Browser tests drive Debian's Chromium and render PDFs with poppler's pdftoppm; the backup
+# test runs pg_dump and pg_restore (postgresql-client). Install them when missing.
 chromium:
-	@{ command -v chromium && command -v pdftoppm; } >/dev/null 2>&1 || { \
+	@{ command -v chromium && command -v pdftoppm && command -v pg_dump; } >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium poppler-utils; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium poppler-utils postgresql-client; }
 
 clean:
 	rm -rf $(VENV) node_modules partnerwell/static/dist staticfiles
