@@ -95,7 +95,7 @@ def _url(name: str) -> str:
     return f"postgres://{auth}@{s['host']}:{s['port']}/{name}"
 
 
-def _admin(statement: sql.Composable) -> None:
+def _admin(statement: sql.Composed) -> None:
     with psycopg.connect(dbname="postgres", autocommit=True, **_server()) as admin:
         admin.execute(statement)
 
