@@ -6,7 +6,7 @@ members who may see but not change something get 403 with a sentence.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
@@ -23,6 +23,8 @@ from partnerwell.meetings.models import (
     Minutes,
     Paper,
     PapersPack,
+    ReviewInvitation,
+    hash_review_token,
 )
 
 M = TypeVar("M", bound=Model)
@@ -184,14 +186,23 @@ def get_decision(user: AnyUser, pk: int) -> Decision:
     )
 
 
-def get_meeting_by_review_token(request: HttpRequest, token: str) -> Meeting | None:
-    """The meeting a review link belongs to, for anyone holding the link (no sign-in).
+def get_review_link(request: HttpRequest, token: str) -> ReviewInvitation | Meeting | None:
+    """What a review link opens, for anyone holding it (no sign-in): a personal link
+    (ReviewInvitation) or a meeting's shared link (Meeting, whether or not it is on).
 
-    The link is the only key; None for a token we do not know, so the page can say so.
-    Wrong links count against the address, as for health-check links (TooManyAttempts).
+    None for a token we do not know, so the page can say so. Wrong links count
+    against the address, as for health-check links (TooManyAttempts).
     """
-    return guarded_lookup(
-        request,
-        token,
-        lambda t: Meeting.objects.select_related("partnership").filter(review_token=t).first(),
-    )
+
+    def find(t: str) -> ReviewInvitation | Meeting | None:
+        personal = (
+            ReviewInvitation.objects.select_related("meeting__partnership")
+            .filter(token_hash=hash_review_token(t))
+            .first()
+        )
+        if personal is not None:
+            return personal
+        return Meeting.objects.select_related("partnership").filter(review_token=t).first()
+
+    # The guard's type variable widens the union to Model; find says what it really is.
+    return cast("ReviewInvitation | Meeting | None", guarded_lookup(request, token, find))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import secrets
 import uuid
 import zoneinfo
@@ -189,8 +192,12 @@ class Meeting(models.Model):
     quorum_met = models.BooleanField(null=True, blank=True)
     quorum_detail = models.JSONField(default=dict, blank=True)
     decision_makers_present = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The shared review link (one for everyone); it takes answers only if review_shared_link.
     review_token = models.CharField(max_length=64, default=new_token, unique=True)
     review_open = models.BooleanField(default=False)
+    # Turned on knowingly by the chair: answers through one shared link cannot be limited
+    # to one per person, unlike the personal links sent to everyone recorded present.
+    review_shared_link = models.BooleanField(default=False)
     created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -564,10 +571,86 @@ class Decision(models.Model):
 SCORE_1_5 = [MinValueValidator(1), MaxValueValidator(5)]
 
 
+def _review_token_for(nonce: str) -> str:
+    mac = hmac.new(settings.SECRET_KEY.encode(), f"pw-review:{nonce}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+
+
+def hash_review_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ReviewInvitation(models.Model):
+    """A personal single-use link to a meeting's review, for someone recorded present.
+
+    As for health-check invitations, the token comes from a random nonce and the
+    secret key, so the database holds no working link, only its hash; it records
+    only that it was answered (no time), never which answer it gave.
+    """
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="review_invitations"
+    )
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="review_invitations"
+    )
+    nonce = models.CharField(max_length=32)
+    token_hash = models.CharField(max_length=64, unique=True)
+    sent = models.BooleanField(default=False)
+    answered = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "membership"], name="review_invitation_once_per_member"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Review link for {self.membership.person} to {self.meeting}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("meetings-respond-review", args=[self.token])
+
+    @classmethod
+    def build(cls, *, meeting: Meeting, membership_id: int) -> ReviewInvitation:
+        nonce = secrets.token_hex(16)
+        return cls(
+            meeting=meeting,
+            membership_id=membership_id,
+            nonce=nonce,
+            token_hash=hash_review_token(_review_token_for(nonce)),
+        )
+
+    @property
+    def token(self) -> str:
+        return _review_token_for(self.nonce)
+
+
+class HeldReview(models.Model):
+    """An answer to a review that is still open, kept apart from the results.
+
+    Written in the same transaction that marks a personal link answered, so while
+    the review is open a database copy could pair the two; closing the review moves
+    every held answer into MeetingReview in a random order, in one transaction.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="held_reviews")
+    added_value = models.PositiveSmallIntegerField(validators=SCORE_1_5)
+    voices_heard = models.PositiveSmallIntegerField(validators=SCORE_1_5)
+    time_well_spent = models.PositiveSmallIntegerField(validators=SCORE_1_5)
+    comment = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Held review of {self.meeting}"
+
+
 class MeetingReview(models.Model):
     """One anonymous answer to the three-question review at the end of a meeting.
 
-    No link to a person: only the meeting, the scores, the comment and the day.
+    No link to a person and no date: only the meeting, the scores and the comment,
+    written when the review closes, all at once and in random order.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -576,7 +659,6 @@ class MeetingReview(models.Model):
     voices_heard = models.PositiveSmallIntegerField(validators=SCORE_1_5)
     time_well_spent = models.PositiveSmallIntegerField(validators=SCORE_1_5)
     comment = models.TextField(blank=True)
-    submitted_on = models.DateField(default=timezone.localdate)
 
     class Meta:
         constraints = [

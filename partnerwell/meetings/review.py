@@ -1,15 +1,20 @@
 """The three-question review at the end of a meeting: opening it, answers, results and trend.
 
-Answers are anonymous: a MeetingReview row holds only the meeting, the three
-scores, the comment and the day. Nothing about a meeting's answers is shown
-until at least ANONYMITY_FLOOR_MINIMUM people have answered, nor while the review
-is open: someone reading the results before and after one more answer could
-otherwise work out that person's scores and comment.
+Everyone recorded present gets a personal single-use link by email when the review
+opens; one shared link for the room is an option the chair turns on knowingly, as
+its answers cannot be limited to one per person. Answers are anonymous: while the
+review is open they are held apart (HeldReview); closing it moves them into
+MeetingReview all at once, in random order, holding only the meeting, the three
+scores and the comment. Nothing about a meeting's answers is shown until at least
+ANONYMITY_FLOOR_MINIMUM people have answered, nor while the review is open:
+someone reading the results before and after one more answer could otherwise
+work out that person's scores and comment.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets as system_random
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,17 +22,27 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Count, Q, Sum
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django_tasks import task
 
 from partnerwell.core.models import Partnership, User
 from partnerwell.healthcheck.charts import FONT_FAMILY, MUTED_COLOUR, TEXT_COLOUR
 from partnerwell.healthcheck.models import ANONYMITY_FLOOR_MINIMUM
-from partnerwell.meetings.models import Meeting, MeetingReview
+from partnerwell.meetings.models import (
+    Attendance,
+    HeldReview,
+    Meeting,
+    MeetingReview,
+    Presence,
+    ReviewInvitation,
+)
 
 FLOOR = ANONYMITY_FLOOR_MINIMUM
 COMMENT_MAX = 2000
@@ -97,9 +112,24 @@ def review_link(meeting: Meeting) -> str:
 # Opening and closing -------------------------------------------------------------------
 
 
+NOBODY_PRESENT = (
+    "Nobody is recorded as present at this meeting, so there is nobody to send a personal "
+    "link to. Record who was there in the register first, or turn on the shared link."
+)
+
+
+def personal_link(invitation: ReviewInvitation) -> str:
+    return settings.SITE_URL + invitation.get_absolute_url()
+
+
 @transaction.atomic
-def review_open(*, meeting: Meeting, by: User) -> Meeting:
-    """Let people answer the review through its link (a manager or chair, at the meeting's end)."""
+def review_open(*, meeting: Meeting, by: User, shared: bool = False) -> Meeting:
+    """Let people answer the review (a manager or chair, at the meeting's end).
+
+    Everyone recorded present gets a personal single-use link, emailed by the worker.
+    `shared` also turns on the one link for the room, whose answers cannot be limited
+    to one per person.
+    """
     locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
     if locked.is_cancelled:
         raise ValidationError("This meeting was cancelled, so it has no review.")
@@ -111,25 +141,113 @@ def review_open(*, meeting: Meeting, by: User) -> Meeting:
         raise ValidationError("The review is already open.")
     # Results show once a review closes; reopening one with answers would let anyone compare
     # the results before and after and pick out the later answers.
-    if MeetingReview.objects.filter(meeting=locked).exists():
+    if (
+        MeetingReview.objects.filter(meeting=locked).exists()
+        or HeldReview.objects.filter(meeting=locked).exists()
+    ):
         raise ValidationError(
             "This review has closed with answers, so it cannot be opened again: "
             "comparing its results before and after would show the later answers."
         )
-    Meeting.objects.filter(pk=locked.pk).update(review_open=True, updated_at=timezone.now())
+    present = list(
+        Attendance.objects.filter(meeting=locked, presence=Presence.PRESENT).values_list(
+            "membership_id", flat=True
+        )
+    )
+    if not present and not shared:
+        raise ValidationError(NOBODY_PRESENT)
+    existing = set(locked.review_invitations.values_list("membership_id", flat=True))
+    ReviewInvitation.objects.bulk_create(
+        ReviewInvitation.build(meeting=locked, membership_id=m)
+        for m in present
+        if m not in existing
+    )
+    Meeting.objects.filter(pk=locked.pk).update(
+        review_open=True, review_shared_link=shared, updated_at=timezone.now()
+    )
+    transaction.on_commit(lambda: send_review_invitations.enqueue(meeting_id=locked.pk))
     meeting.refresh_from_db()
     return meeting
 
 
 @transaction.atomic
 def review_close(*, meeting: Meeting, by: User) -> Meeting:
-    """Stop taking answers; the link then says the review is closed."""
+    """Stop taking answers and seal them into the results; the links then say it closed."""
     locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
     if not locked.review_open:
         raise ValidationError("The review is not open, so there is nothing to close.")
     Meeting.objects.filter(pk=locked.pk).update(review_open=False, updated_at=timezone.now())
+    _seal(locked)
     meeting.refresh_from_db()
     return meeting
+
+
+def _seal(meeting: Meeting) -> int:
+    """Move the held answers into MeetingReview (the meeting row locked by the caller).
+
+    Every answer of the meeting, any already in the results as well as the held
+    ones, is written again in one transaction, in an order from the system's random
+    source, with fresh random ids: neither ids, row order nor transaction ids then
+    follow the order in which people answered.
+    """
+    held = list(HeldReview.objects.filter(meeting=meeting))
+    if not held:
+        return 0
+    fields = ("added_value", "voices_heard", "time_well_spent", "comment")
+    rows = [*MeetingReview.objects.filter(meeting=meeting).values_list(*fields)]
+    rows += [(h.added_value, h.voices_heard, h.time_well_spent, h.comment) for h in held]
+    system_random.SystemRandom().shuffle(rows)
+    MeetingReview.objects.filter(meeting=meeting).delete()
+    MeetingReview.objects.bulk_create(
+        MeetingReview(meeting=meeting, added_value=a, voices_heard=v, time_well_spent=t, comment=c)
+        for a, v, t, c in rows
+    )
+    HeldReview.objects.filter(pk__in=[h.pk for h in held]).delete()
+    return len(held)
+
+
+def review_seal(meeting: Meeting) -> int:
+    """Seal a closed review's held answers (idempotent; nothing while it is open)."""
+    with transaction.atomic():
+        locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
+        return 0 if locked.review_open else _seal(locked)
+
+
+def reviews_seal_due() -> int:
+    """Seal every closed review still holding answers (for `partnerwell seal_rounds`)."""
+    due = Meeting.objects.filter(review_open=False, held_reviews__isnull=False).distinct()
+    return sum(review_seal(m) for m in due.order_by("pk"))
+
+
+@task()
+def send_review_invitations(meeting_id: int) -> int:
+    """Email each person recorded present their personal link, once."""
+    meeting = Meeting.objects.select_related("partnership").get(pk=meeting_id)
+    if not meeting.review_open:
+        return 0
+    waiting = list(
+        meeting.review_invitations.filter(sent=False, answered=False)
+        .select_related("membership__person")
+        .order_by("pk")
+    )
+    messages = [
+        EmailMessage(
+            f"{meeting.partnership.name}: how did {meeting.title} go?",
+            render_to_string(
+                "meetings/email/review_invitation.txt",
+                {
+                    "person": i.membership.person,
+                    "meeting": meeting,
+                    "link": personal_link(i),
+                },
+            ),
+            to=[i.membership.person.email],
+        )
+        for i in waiting
+    ]
+    get_connection().send_messages(messages)
+    ReviewInvitation.objects.filter(pk__in=[i.pk for i in waiting]).update(sent=True)
+    return len(waiting)
 
 
 # Answers -------------------------------------------------------------------------------
@@ -140,6 +258,10 @@ def _check_score(key: str, value: int) -> None:
         raise ValidationError({key: "Choose a score from 1 to 5."})
 
 
+class LinkUsed(ValidationError):
+    """A personal review link that has already given its answers."""
+
+
 @transaction.atomic
 def review_submit(
     *,
@@ -148,16 +270,24 @@ def review_submit(
     voices_heard: int,
     time_well_spent: int,
     comment: str = "",
-) -> MeetingReview:
-    """Store one anonymous answer: the scores, the comment and the day, nothing about who."""
-    # Read the flag under a lock, so an answer cannot slip in as the review closes.
-    open_now = (
+    invitation: ReviewInvitation | None = None,
+) -> HeldReview:
+    """Hold one anonymous answer until the review closes: the scores and the comment,
+    nothing about who. With a personal link (invitation) it counts once; without one
+    it needs the shared link turned on."""
+    # Read the flags under a lock, so an answer cannot slip in as the review closes.
+    locked = (
         Meeting.objects.select_for_update()
         .filter(pk=meeting.pk, review_open=True, cancelled_at__isnull=True)
-        .exists()
+        .first()
     )
-    if not open_now:
+    if locked is None:
         raise ValidationError("The review of this meeting is closed, so it takes no more answers.")
+    if invitation is None and not locked.review_shared_link:
+        raise ValidationError(
+            "This review takes answers only through the personal links sent to the people "
+            "who were there. Use the link in your email."
+        )
     scores = {
         "added_value": added_value,
         "voices_heard": voices_heard,
@@ -170,7 +300,13 @@ def review_submit(
         raise ValidationError(
             {"comment": f"Keep the comment to {COMMENT_MAX} characters or fewer."}
         )
-    return MeetingReview.objects.create(meeting=meeting, comment=comment, **scores)
+    if invitation is not None:
+        claimed = ReviewInvitation.objects.filter(
+            pk=invitation.pk, meeting=locked, answered=False
+        ).update(answered=True)
+        if claimed != 1:
+            raise LinkUsed("This link has been used: your answers were already sent. Thank you.")
+    return HeldReview.objects.create(meeting=locked, comment=comment, **scores)
 
 
 # Results -------------------------------------------------------------------------------
@@ -455,7 +591,8 @@ def meeting_section(meeting: Meeting, user: User) -> dict[str, Any]:
     return {
         "results": review_results(meeting, with_comments=False),
         "link": link,
-        # Only an open review needs a code to scan.
-        "qr": qr_svg(link) if meeting.review_open else None,
+        # Only an open review with its shared link on needs a code to scan.
+        "qr": qr_svg(link) if meeting.review_open and meeting.review_shared_link else None,
+        "invited": meeting.review_invitations.count() if meeting.review_open else 0,
         "can_open": not meeting.is_cancelled and meeting.starts_at <= timezone.now(),
     }

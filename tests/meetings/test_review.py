@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import pytest
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.template.loader import render_to_string
@@ -13,7 +15,15 @@ from django.test.utils import CaptureQueriesContext
 
 from partnerwell.core.models import Partnership, User
 from partnerwell.meetings import review
-from partnerwell.meetings.models import Meeting, MeetingReview, MeetingStatus
+from partnerwell.meetings.models import (
+    Attendance,
+    HeldReview,
+    Meeting,
+    MeetingReview,
+    MeetingStatus,
+    Presence,
+    ReviewInvitation,
+)
 from tests.meetings.conftest import make_meeting
 
 
@@ -27,7 +37,8 @@ def held(partnership_a: Partnership, alice: User) -> Meeting:
 
 @pytest.fixture
 def open_review(held: Meeting) -> Meeting:
-    Meeting.objects.filter(pk=held.pk).update(review_open=True)
+    """The review open with its shared link on (the chair's option), as the room link tests need."""
+    Meeting.objects.filter(pk=held.pk).update(review_open=True, review_shared_link=True)
     held.refresh_from_db()
     return held
 
@@ -44,6 +55,15 @@ def _answers(meeting: Meeting, *scores: tuple[int, int, int], comment: str = "")
         )
 
 
+def _present(meeting: Meeting, *people: User) -> None:
+    for person in people:
+        Attendance.objects.create(
+            meeting=meeting,
+            membership=person.memberships.get(partnership=meeting.partnership),
+            presence=Presence.PRESENT,
+        )
+
+
 def _link(meeting: Meeting) -> str:
     return f"/meeting-review/{meeting.review_token}/"
 
@@ -54,11 +74,15 @@ ANSWER = {"added_value": "4", "voices_heard": "2", "time_well_spent": "5", "comm
 # Opening and closing -------------------------------------------------------------------
 
 
-def test_it_opens_the_review(alice_client: Client, held: Meeting) -> None:
+def test_it_opens_the_review(alice_client: Client, held: Meeting, bob: User) -> None:
+    _present(held, bob)
     response = alice_client.post(f"/meetings/{held.pk}/review/open/")
     assert response.status_code == 302
     held.refresh_from_db()
     assert held.review_open is True
+    # Personal links only, unless the chair turns the shared link on.
+    assert held.review_shared_link is False
+    assert ReviewInvitation.objects.filter(meeting=held).count() == 1
 
 
 def test_it_refuses_to_reopen_a_review_that_closed_with_answers(
@@ -174,26 +198,24 @@ def test_it_shows_the_three_questions_without_sign_in(open_review: Meeting) -> N
 def test_it_stores_an_answer_with_no_link_to_a_person(open_review: Meeting) -> None:
     response = Client().post(_link(open_review), ANSWER)
     assert response.status_code == 302
+    # Held apart while the review is open; in the results once it closes.
+    assert HeldReview.objects.filter(meeting=open_review).count() == 1
+    assert not MeetingReview.objects.exists()
+    review.review_close(meeting=open_review, by=open_review.created_by)
+    assert not HeldReview.objects.exists()
     [answer] = MeetingReview.objects.filter(meeting=open_review)
     assert (answer.added_value, answer.voices_heard, answer.time_well_spent) == (4, 2, 5)
     assert answer.comment == "Too long."
-    stored = {f.name for f in MeetingReview._meta.get_fields()}
-    assert stored == {
-        "id",
-        "meeting",
-        "added_value",
-        "voices_heard",
-        "time_well_spent",
-        "comment",
-        "submitted_on",
-    }
+    fields = {"id", "meeting", "added_value", "voices_heard", "time_well_spent", "comment"}
+    assert {f.name for f in MeetingReview._meta.get_fields()} == fields
+    assert {f.name for f in HeldReview._meta.get_fields()} == fields
 
 
 def test_it_stores_a_signed_in_members_answer_anonymously_too(
     bob_client: Client, open_review: Meeting
 ) -> None:
     assert bob_client.post(_link(open_review), ANSWER).status_code == 302
-    assert MeetingReview.objects.filter(meeting=open_review).count() == 1
+    assert HeldReview.objects.filter(meeting=open_review).count() == 1
 
 
 def test_it_discourages_a_second_answer_from_the_same_browser(open_review: Meeting) -> None:
@@ -203,10 +225,10 @@ def test_it_discourages_a_second_answer_from_the_same_browser(open_review: Meeti
     assert "This browser has answered this review" in again
     assert review.QUESTIONS[0].label not in again
     browser.post(_link(open_review), ANSWER)
-    assert MeetingReview.objects.filter(meeting=open_review).count() == 1
-    # Another browser can still answer.
+    assert HeldReview.objects.filter(meeting=open_review).count() == 1
+    # Another browser can still answer: the shared link cannot limit answers to one a person.
     Client().post(_link(open_review), ANSWER)
-    assert MeetingReview.objects.filter(meeting=open_review).count() == 2
+    assert HeldReview.objects.filter(meeting=open_review).count() == 2
 
 
 def test_it_explains_a_missing_score_and_stores_nothing(open_review: Meeting) -> None:
@@ -477,3 +499,161 @@ def test_it_slows_down_an_address_that_guesses_review_links(open_review: Meeting
     # Another address still reaches the review, and right links never count as guesses.
     for _ in range(guessing.TOKEN_FAILURES_ALLOWED + 2):
         assert neighbour.get(_link(open_review)).status_code == 200
+
+
+# Personal links for everyone recorded present ------------------------------------------
+
+
+def _personal_links(meeting: Meeting, alice: User, *people: User) -> dict[int, str]:
+    """Open the review (shared link off) with these people present: person id -> their link."""
+    _present(meeting, *people)
+    review.review_open(meeting=meeting, by=alice)
+    meeting.refresh_from_db()
+    return {
+        i.membership.person_id: f"/meeting-review/{i.token}/"
+        for i in ReviewInvitation.objects.filter(meeting=meeting).select_related("membership")
+    }
+
+
+def test_it_emails_a_personal_link_to_everyone_present_through_the_worker(
+    alice: User, bob: User, dave: User, held: Meeting, django_capture_on_commit_callbacks: Any
+) -> None:
+    _present(held, bob)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        review.review_open(meeting=held, by=alice)
+    # Nothing is sent in the request; the worker sends the emails after the commit.
+    assert len(mail.outbox) == 0
+    for callback in queued:
+        callback()
+    [email] = mail.outbox
+    assert email.to == [bob.email]
+    [invitation] = ReviewInvitation.objects.filter(meeting=held)
+    assert f"/meeting-review/{invitation.token}/" in email.body
+    # The database keeps only the link's hash, never the link.
+    assert invitation.token not in {invitation.token_hash, invitation.nonce}
+    assert invitation.sent is True
+
+
+def test_it_takes_one_answer_through_a_personal_link_and_then_says_it_was_used(
+    alice: User, bob: User, held: Meeting
+) -> None:
+    link = _personal_links(held, alice, bob)[bob.pk]
+    assert "Send my answers" in Client().get(link).content.decode()
+
+    first = Client().post(link, ANSWER)
+    assert first.status_code == 200
+    assert "Your answers are in" in first.content.decode()
+    again = Client().get(link)
+    assert again.status_code == 410
+    assert "This link has been used" in html.unescape(again.content.decode())
+    assert HeldReview.objects.filter(meeting=held).count() == 1
+    invitation = ReviewInvitation.objects.get(meeting=held)
+    assert invitation.answered is True
+
+
+def test_it_counts_ten_answers_from_one_browser_through_personal_links_once(
+    alice: User, bob: User, held: Meeting
+) -> None:
+    link = _personal_links(held, alice, bob)[bob.pk]
+    browser = Client()
+    statuses = [browser.post(link, ANSWER).status_code for _ in range(10)]
+    # The shared link is off by default, so the same browser cannot answer there either.
+    shared = [browser.post(_link(held), ANSWER).status_code for _ in range(10)]
+
+    assert statuses == [200] + [410] * 9
+    assert shared == [410] * 10
+    review.review_close(meeting=held, by=alice)
+    assert MeetingReview.objects.filter(meeting=held).count() == 1
+
+
+def test_it_keeps_the_shared_link_off_unless_the_chair_turns_it_on(
+    alice_client: Client, bob: User, held: Meeting
+) -> None:
+    _present(held, bob)
+    alice_client.post(f"/meetings/{held.pk}/review/open/")
+    held.refresh_from_db()
+    page = Client().get(_link(held))
+    assert page.status_code == 410
+    assert "only through the personal links" in html.unescape(page.content.decode())
+    with pytest.raises(ValidationError, match="personal links"):
+        review.review_submit(meeting=held, added_value=4, voices_heard=4, time_well_spent=4)
+    assert not HeldReview.objects.exists()
+
+
+def test_it_warns_plainly_before_the_chair_turns_the_shared_link_on(
+    alice_client: Client, held: Meeting
+) -> None:
+    section = html.unescape(alice_client.get(held.get_absolute_url()).content.decode())
+    assert 'name="shared"' in section
+    assert "cannot be limited to one per person" in section
+    # Nobody recorded present and no shared link: nothing to open.
+    alice_client.post(f"/meetings/{held.pk}/review/open/")
+    held.refresh_from_db()
+    assert held.review_open is False
+    alice_client.post(f"/meetings/{held.pk}/review/open/", {"shared": "on"})
+    held.refresh_from_db()
+    assert (held.review_open, held.review_shared_link) == (True, True)
+    assert Client().post(_link(held), ANSWER).status_code == 302
+    assert HeldReview.objects.filter(meeting=held).count() == 1
+
+
+def test_it_hides_personal_answers_until_the_review_closes(
+    bob_client: Client, alice: User, bob: User, dave: User, held: Meeting
+) -> None:
+    links = _personal_links(held, alice, alice, bob, dave)
+    for person, link in links.items():
+        Client().post(link, {**ANSWER, "comment": f"From {person}"})
+    results = review.review_results(held)
+    assert (results["shown"], results["count"], results["comments"]) == (False, None, [])
+    page = bob_client.get(f"/meetings/{held.pk}/review/").content.decode()
+    assert "From " not in page
+    assert "Results appear when the review closes" in page
+
+    review.review_close(meeting=held, by=alice)
+    held.refresh_from_db()
+    results = review.review_results(held)
+    assert (results["shown"], results["count"]) == (True, 3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_seals_the_answers_in_an_order_that_says_nothing_about_who(
+    partnership_a: Partnership, alice: User, council: Any
+) -> None:
+    from tests.healthcheck.builders import add_member
+
+    meeting = make_meeting(partnership_a, alice, days=-1, status=MeetingStatus.HELD)
+    people = [add_member(partnership_a, council).person for _ in range(10)]
+    links = _personal_links(meeting, alice, *people)
+    # Each person answers in turn, in a transaction of their own; the comment says who.
+    for number, person in enumerate(people):
+        Client().post(links[person.pk], {**ANSWER, "comment": f"Person {number}"})
+    review.review_close(meeting=meeting, by=alice)
+
+    table = MeetingReview._meta.db_table
+    place = "ctid" if connection.vendor == "postgresql" else "rowid"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT comment FROM {table} WHERE meeting_id = %s ORDER BY {place}",  # noqa: S608
+            [meeting.pk],
+        )
+        stored = [c for (c,) in cursor.fetchall()]
+    answered = [f"Person {n}" for n in range(10)]
+    assert sorted(stored) == sorted(answered)
+    # A random order of ten matches the answering order once in 3.6 million.
+    assert stored != answered
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT xmin::text FROM {table} WHERE meeting_id = %s",  # noqa: S608
+                [meeting.pk],
+            )
+            review_xmins = {x for (x,) in cursor.fetchall()}
+            cursor.execute(
+                f"SELECT xmin::text FROM {ReviewInvitation._meta.db_table} "  # noqa: S608
+                "WHERE meeting_id = %s",
+                [meeting.pk],
+            )
+            invitation_xmins = {x for (x,) in cursor.fetchall()}
+        # One sealing transaction wrote every answer; it touched no personal link.
+        assert len(review_xmins) == 1
+        assert not review_xmins & invitation_xmins

@@ -14,14 +14,16 @@ from django.views.decorators.http import require_POST
 
 from partnerwell.core import access as core_access
 from partnerwell.core.guessing import TooManyAttempts
+from partnerwell.core.models import User
 from partnerwell.healthcheck.qr import qr_svg
 from partnerwell.meetings import access
 from partnerwell.meetings import review as services
 from partnerwell.meetings.forms_review import ReviewForm
-from partnerwell.meetings.models import Meeting
+from partnerwell.meetings.models import Meeting, ReviewInvitation
 from partnerwell.meetings.views.meetings import show_refusal, user_of
 
-# The session remembers which meetings this browser has answered, to discourage repeats.
+# The session remembers which meetings this browser has answered through the shared link,
+# to discourage repeats; personal links count once whatever the browser.
 ANSWERED_KEY = "meeting_reviews_answered"
 
 
@@ -43,9 +45,15 @@ def _switch(
 @require_POST
 @login_required
 def open_review(request: HttpRequest, pk: int) -> HttpResponse:
-    return _switch(
-        request, pk, services.review_open, "The review is open. Share the link or show the QR code."
+    shared = request.POST.get("shared") == "on"
+
+    def open_it(*, meeting: Meeting, by: User) -> Meeting:
+        return services.review_open(meeting=meeting, by=by, shared=shared)
+
+    done = "The review is open. Everyone recorded present is being sent a personal link" + (
+        ", and the shared link and QR code work too." if shared else "."
     )
+    return _switch(request, pk, open_it, done)
 
 
 @require_POST
@@ -69,9 +77,10 @@ def _answered(request: HttpRequest, meeting: Meeting) -> bool:
 
 
 def respond_review(request: HttpRequest, token: str) -> HttpResponse:
-    """The anonymous answer form, for anyone holding the link; no sign-in."""
+    """The anonymous answer form, for anyone holding a personal link (or the shared link,
+    when the chair has turned it on); no sign-in."""
     try:
-        meeting = access.get_meeting_by_review_token(request, token)
+        found = access.get_review_link(request, token)
     except TooManyAttempts:
         return _link_problem(
             request,
@@ -79,33 +88,59 @@ def respond_review(request: HttpRequest, token: str) -> HttpResponse:
             "then scan the QR code or open the link again.",
             429,
         )
-    if meeting is None:
+    if found is None:
         return _link_problem(
             request,
             "We do not know this link. Check that you copied or typed all of it, "
             "or scan the QR code again.",
             404,
         )
-    if _answered(request, meeting):
+    invitation = found if isinstance(found, ReviewInvitation) else None
+    meeting = found.meeting if isinstance(found, ReviewInvitation) else found
+    if invitation is None and _answered(request, meeting):
         return render(request, "meetings/review/respond_done.html", {"meeting": meeting})
-    if not meeting.review_open or meeting.is_cancelled:
-        return _link_problem(
-            request,
-            f"The review of “{meeting.title}” is closed, so it takes no more answers. "
-            "Thank you all the same.",
-            410,
-        )
+    refusal = _refusal(meeting, invitation)
+    if refusal:
+        return _link_problem(request, refusal, 410)
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.review_submit(meeting=meeting, **form.cleaned_data)
+            services.review_submit(meeting=meeting, invitation=invitation, **form.cleaned_data)
+        except services.LinkUsed as exc:
+            return _link_problem(request, " ".join(exc.messages), 410)
         except ValidationError as exc:
             show_refusal(form, exc)
         else:
-            request.session[ANSWERED_KEY] = [*request.session.get(ANSWERED_KEY, []), meeting.pk]
+            if invitation is not None:
+                context = {"meeting": meeting, "personal": True}
+                return render(request, "meetings/review/respond_done.html", context)
+            answered = [*request.session.get(ANSWERED_KEY, []), meeting.pk]
+            request.session[ANSWERED_KEY] = answered
             return redirect("meetings-respond-review", token)
-    context = {"meeting": meeting, "form": form, "floor": services.FLOOR}
+    context = {
+        "meeting": meeting,
+        "form": form,
+        "floor": services.FLOOR,
+        "personal": invitation is not None,
+    }
     return render(request, "meetings/review/respond.html", context)
+
+
+def _refusal(meeting: Meeting, invitation: ReviewInvitation | None) -> str:
+    """Why this link takes no answer now, in words for the person holding it; "" if it does."""
+    if invitation is not None and invitation.answered:
+        return "This link has been used: your answers have been sent. Thank you."
+    if not meeting.review_open or meeting.is_cancelled:
+        return (
+            f"The review of “{meeting.title}” is closed, so it takes no more answers. "
+            "Thank you all the same."
+        )
+    if invitation is None and not meeting.review_shared_link:
+        return (
+            f"The review of “{meeting.title}” takes answers only through the personal links "
+            "emailed to the people who were there. Use the link in your email."
+        )
+    return ""
 
 
 @login_required
