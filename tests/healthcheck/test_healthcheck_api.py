@@ -17,10 +17,18 @@ from partnerwell.api.healthcheck import Results
 from partnerwell.api.models import AccessToken
 from partnerwell.core.guessing import TOKEN_FAILURES_ALLOWED
 from partnerwell.core.models import Membership, Partnership, User
-from partnerwell.healthcheck.models import Framework, Invitation, Rating, Response, Round
+from partnerwell.healthcheck.models import (
+    Framework,
+    HeldResponse,
+    Invitation,
+    Rating,
+    Response,
+    Round,
+)
 from tests.healthcheck.builders import (
     add_member,
     answer,
+    close_and_seal,
     invite,
     make_round,
     outline_framework,
@@ -371,13 +379,16 @@ def test_it_stores_answers_sent_with_a_token(link: Invitation, token_round: Roun
 
     assert response.status_code == 201, response.content
     assert body(response)["message"]
+    # Held apart until the round closes, then sealed into the results.
+    assert HeldResponse.objects.filter(round=token_round).count() == 1
+    close_and_seal(token_round)
     stored = Response.objects.get()
     assert stored.round == token_round
     assert stored.side == "Staff side"
     assert stored.comments == {area: "Good meetings."}
     assert Rating.objects.filter(response=stored, raw__isnull=True).count() == 1
     link.refresh_from_db()
-    assert link.used_at is not None
+    assert link.answered is True
 
 
 def test_it_refuses_a_token_used_before(link: Invitation, token_round: Round) -> None:
@@ -386,6 +397,7 @@ def test_it_refuses_a_token_used_before(link: Invitation, token_round: Round) ->
     again = Api().post("/responses", {"token": link.token, "answers": full_answers(token_round, 1)})
 
     assert "has been used" in refusal(again, 422)
+    close_and_seal(token_round)
     assert Response.objects.count() == 1
     assert set(Rating.objects.values_list("raw", flat=True)) == {4}
 
@@ -438,10 +450,10 @@ def test_it_lists_what_is_wrong_with_the_answers_and_stores_nothing(
 
     message = refusal(response, 422)
     assert words in message, message
-    assert not Response.objects.exists()
+    assert not HeldResponse.objects.exists()
     assert not Rating.objects.exists()
     link.refresh_from_db()
-    assert link.used_at is None
+    assert link.answered is False
 
 
 def test_it_refuses_a_closed_or_unknown_token(link: Invitation, token_round: Round) -> None:
