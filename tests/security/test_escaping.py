@@ -21,7 +21,7 @@ def _attack(membership: Membership) -> str:
     # The description that made a manager's browser promote the member who wrote it.
     return (
         f'<i hx-post="/members/{membership.pk}/edit/" hx-trigger="load" '
-        f"hx-vals='{{\"role\":\"manager\"}}'></i>Fix the car park"
+        f'hx-vals=\'{{"role":"manager"}}\'></i>Fix the car park'
     )
 
 
@@ -36,7 +36,9 @@ def test_it_shows_a_priority_on_the_ballot_as_text(
 ) -> None:
     bob_membership = Membership.objects.get(person=bob)
     evil = Priority.objects.create(
-        partnership=partnership_a, title=FULL, description=_attack(bob_membership),
+        partnership=partnership_a,
+        title=FULL,
+        description=_attack(bob_membership),
         proposed_by=bob_membership,
     )
     other = Priority.objects.create(partnership=partnership_a, title="Housing")
