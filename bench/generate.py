@@ -382,7 +382,6 @@ class BulkWriter:
         response_columns = (
             "id",
             "round_id",
-            "submitted_on",
             "side",
             "sector",
             "organisation",
@@ -405,7 +404,7 @@ class BulkWriter:
             else:
                 cursor.executemany(
                     "INSERT INTO healthcheck_response "  # noqa: S608
-                    f"({', '.join(response_columns)}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    f"({', '.join(response_columns)}) VALUES (%s, %s, %s, %s, %s, %s)",
                     [tuple(self.sql_value(v) for v in row) for row in responses],
                 )
                 cursor.executemany(
@@ -591,7 +590,6 @@ def answer_round(
             (
                 response_id,
                 round_id,
-                submitted(),
                 person.side,
                 person.sector,
                 person.organisation,
@@ -921,6 +919,8 @@ def generate(
                     anonymity_floor=5 if rnd.random() < 0.1 else 3,
                     reminder_days=[7, 2],
                     created_by_id=chair,
+                    # The answers are written straight into the results, already shuffled.
+                    sealed=True,
                 )
             )
             plan.append((p, step, key))
@@ -990,7 +990,7 @@ def generate(
                         invitation_hash(nonce),
                         rnd_round.opens_at,
                         reminded,
-                        used,
+                        used is not None,
                         "{}",
                     )
                 )
@@ -1028,7 +1028,7 @@ def generate(
                 "token_hash",
                 "sent_at",
                 "reminded_at",
-                "used_at",
+                "answered",
                 "draft",
             ),
             invitations,

@@ -1143,7 +1143,6 @@ class MeetingsLoad:
                 voices_heard=rnd.choice((2, 3, 3, 4, 5)),
                 time_well_spent=rnd.choice((1, 3, 4, 4, 5)),
                 comment=_text(rnd, 5, 15) if rnd.random() < 0.2 else "",
-                submitted_on=held.day,
             )
 
 

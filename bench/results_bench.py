@@ -292,12 +292,14 @@ def build_round(size: int, rnd: random.Random, writer: generate.BulkWriter) -> i
         closes_at=closes,
         invited_count=size,
         sent_count=size,
+        # The answers are written straight into the results, already shuffled.
+        sealed=True,
     )
     invitations = []
     for m in members:
         nonce = rnd.randbytes(16).hex()
         invitations.append(
-            (round_.pk, m.pk, nonce, generate.invitation_hash(nonce), opens, None, closes, "{}")
+            (round_.pk, m.pk, nonce, generate.invitation_hash(nonce), opens, None, True, "{}")
         )
     writer.insert(
         "healthcheck_invitation",
@@ -308,7 +310,7 @@ def build_round(size: int, rnd: random.Random, writer: generate.BulkWriter) -> i
             "token_hash",
             "sent_at",
             "reminded_at",
-            "used_at",
+            "answered",
             "draft",
         ),
         invitations,
