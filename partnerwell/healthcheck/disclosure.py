@@ -63,11 +63,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TypeVar
 
 __all__ = ["Attack", "find_attack", "hidden_groups", "protect"]
 
 #: A group's name: (breakdown, name) in results, any tuple of strings in tests.
 Key = tuple[str, ...]
+G = TypeVar("G", bound=Key)
+C = TypeVar("C", bound=Key)
 
 # Nodes a single search may visit before it gives up and hides one more group instead.
 SEARCH_BUDGET = 200_000
@@ -211,7 +214,7 @@ def find_attack(counts: Sequence[int], rows: Sequence[Sequence[int]], floor: int
     )
 
 
-def protect(counts: Sequence[int], groups: Mapping[Key, Iterable[int]], floor: int) -> set[Key]:
+def protect(counts: Sequence[int], groups: Mapping[G, Iterable[int]], floor: int) -> set[G]:
     """The groups to hide so no small set of cells can be derived from the rest.
 
     ``counts`` are respondents per cell (0 allowed: a cell of invited members
@@ -253,17 +256,17 @@ def protect(counts: Sequence[int], groups: Mapping[Key, Iterable[int]], floor: i
         hidden.add(min(used, key=_order(size)))
 
 
-def _order(size: Mapping[Key, int]) -> Callable[[Key], tuple[int, Key]]:
+def _order(size: Mapping[G, int]) -> Callable[[G], tuple[int, G]]:
     """Smallest group first, then by key, so every choice is repeatable."""
     return lambda key: (size[key], key)
 
 
 def hidden_groups(
-    cells: Mapping[tuple[str, ...], int],
+    cells: Mapping[C, int],
     breakdowns: Sequence[str],
     groups: Iterable[tuple[str, str]],
     floor: int,
-) -> set[Key]:
+) -> set[tuple[str, str]]:
     """:func:`protect` for cells named by their value in each breakdown.
 
     ``cells`` maps (side, sector, organisation) — in ``breakdowns`` order — to
@@ -273,7 +276,7 @@ def hidden_groups(
     """
     keys = list(cells)
     position = {by: i for i, by in enumerate(breakdowns)}
-    members: dict[Key, list[int]] = {
+    members: dict[tuple[str, str], list[int]] = {
         (by, name): [c for c, cell in enumerate(keys) if cell[position[by]] == name]
         for by, name in groups
     }

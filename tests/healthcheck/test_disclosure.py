@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from fractions import Fraction
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from partnerwell.core.models import Organisation, Partnership, Sector
 from partnerwell.healthcheck.disclosure import find_attack, hidden_groups, protect
+from partnerwell.healthcheck.models import Framework, Round
 from partnerwell.healthcheck.scoring import suppress_groups
+from tests.healthcheck.builders import add_member, answer, make_round
 
 BREAKDOWNS = ("side", "sector", "organisation")
 Cell = tuple[str, str, str]
@@ -172,7 +177,9 @@ def forums(draw: st.DrawFn) -> dict[str, Any]:
     return {"floor": floor, "cells": cells, "seed": seed}
 
 
-def show(cells: Mapping[Cell, int], floor: int, hidden: set[Key], seed: int) -> dict[str, Any]:
+def show(
+    cells: Mapping[Cell, int], floor: int, hidden: AbstractSet[Key], seed: int
+) -> dict[str, Any]:
     """What results expose: each shown group's count and principle means, the total, the gaps.
 
     Each respondent gets a random score (0-100) on two principles; a group's
@@ -340,3 +347,122 @@ def test_it_hides_every_group_when_too_few_answered() -> None:
 def test_it_refuses_a_floor_that_is_not_a_whole_positive_number(floor: object) -> None:
     with pytest.raises(ValueError, match="anonymity floor"):
         protect([5], {("side", "A"): [0]}, floor)  # type: ignore[arg-type]
+
+
+# The issue's forum in the database, and the attack on what the API returns -------------
+
+ISSUE_PEOPLE = [
+    # side, organisation, sector, members
+    ("Staff side", "UNISON branch", Sector.TRADE_UNION, 4),
+    ("Staff side", "GMB branch", Sector.TRADE_UNION, 3),
+    ("Staff side", "Carers Centre", Sector.VOLUNTARY, 1),
+    ("Management side", "County Council", Sector.LOCAL_AUTHORITY, 4),
+    ("Management side", "Hospital Trust", Sector.NHS_PROVIDER, 3),
+    ("Management side", "Constabulary", Sector.POLICE, 1),
+]
+
+
+def build_issue_forum(partnership: Partnership, framework: Framework) -> Round:
+    """A closed round where all 16 of the issue's forum answered, each with their own value.
+
+    Person i answers (i mod 5) + 1 to every statement, so their principle
+    scores are all 25 × (i mod 5) and anyone can check a derived score.
+    """
+    round = make_round(partnership, framework)
+    number = 0
+    for side, name, sector, members in ISSUE_PEOPLE:
+        organisation = Organisation.objects.create(name=name, sector=sector)
+        for _ in range(members):
+            answer(round, add_member(partnership, organisation, side=side), number % 5 + 1)
+            number += 1
+    Round.objects.filter(pk=round.pk).update(closed_early_at=timezone.now())
+    round.refresh_from_db()
+    return round
+
+
+def issue_cells() -> dict[Cell, int]:
+    """What any member knows from the membership list: who sits in which cell."""
+    return {(side, str(sector.label), name): n for side, name, sector, n in ISSUE_PEOPLE}
+
+
+def issue_truth() -> dict[Cell, list[float]]:
+    truth: dict[Cell, list[float]] = {}
+    number = 0
+    for side, name, sector, members in ISSUE_PEOPLE:
+        for _ in range(members):
+            truth.setdefault((side, str(sector.label), name), []).append(25.0 * (number % 5))
+            number += 1
+    return truth
+
+
+def attack_results(data: Mapping[str, Any], cells: Mapping[Cell, int]) -> list[str]:
+    """Every set of fewer than the floor that the results let a member work out, with its score.
+
+    Uses only the results' JSON (shown groups' counts and principle scores, the
+    gaps, the total) and the membership list.
+    """
+    keys = [p["key"] for a in data["areas"] for p in a["principles"]]
+    shown = {
+        (g["by"], g["name"]): {
+            "n": g["n"],
+            "means": [{p["key"]: p["score"] for p in g["principles"]}[k] for k in keys],
+        }
+        for g in data["groups"]
+        if not g["suppressed"]
+    }
+    gaps = [
+        ((gap["by"], gap["groups"][0]), (gap["by"], gap["groups"][1]), gap["principle"], 0)
+        for gap in data["gaps"]
+    ]
+    scores = {p["key"]: p["score"] for a in data["areas"] for p in a["principles"]}
+    results = {
+        "shown": shown,
+        "gaps": gaps,
+        "total_sums": [scores[k] * data["round"]["responded"] for k in keys],
+    }
+    names = list(cells)
+    floor = data["anonymity_floor"]
+    leaks = derivable_small_sets(
+        names, [cells[c] for c in names], exposed_rows(names, results), floor
+    )
+    found = []
+    for atoms, people in leaks:
+        target = {names[c] for c in atoms}
+        if people:
+            derived = derive_sum(names, results, target, 0) / people
+            found.append(f"{sorted(target)}: {people} answered, first principle {derived:.1f}")
+        else:
+            found.append(f"{sorted(target)}: nobody answered")
+    return found
+
+
+@pytest.mark.django_db
+def test_it_still_shows_the_demo_forum_a_side_gap_a_disputed_item_and_hidden_groups() -> None:
+    from partnerwell.core.management.commands.demo import Command
+    from partnerwell.core.models import PartnershipType
+    from partnerwell.healthcheck.demo import load_demo
+    from partnerwell.healthcheck.results import round_results
+
+    # The demo's people and partnerships, then its health checks (other apps' parts left out).
+    Command()._load()
+    load_demo()
+    forum = Partnership.objects.get(kind=PartnershipType.FORUM)
+    closed = [r for r in Round.objects.filter(partnership=forum) if r.status == "closed"]
+
+    assert len(closed) == 2
+    for round in closed:
+        results = round_results(round)
+        assert any(g["by"] == "side" for g in results["gaps"]), round.title
+        assert any(
+            s["disputed"]
+            for a in results["areas"]
+            for p in a["principles"]
+            for s in p["statements"]
+        )
+        assert any(g["suppressed"] for g in results["groups"])
+        assert {
+            g["name"] for g in results["groups"] if g["by"] == "side" and not g["suppressed"]
+        } == {
+            "Management side",
+            "Staff side",
+        }
