@@ -28,9 +28,13 @@ from django.http import HttpRequest
 # Wrong links allowed from one address in the window before its wrong links are refused.
 TOKEN_FAILURES_ALLOWED = 20
 TOKEN_WINDOW_SECONDS = 15 * 60
-# Wrong passwords allowed for one email address typed, and from one client address.
+# Wrong passwords allowed for one email address typed from one client, and from one client.
 SIGN_IN_FAILURES_PER_ACCOUNT = 10
 SIGN_IN_FAILURES_PER_ADDRESS = 50
+# Wrong passwords for one account from all clients together: caps guessing spread over many
+# addresses, and is out of reach of one address (which stops at 50), so a single guesser
+# cannot lock the owner out.
+SIGN_IN_FAILURES_PER_ACCOUNT_EVERYWHERE = 100
 SIGN_IN_WINDOW_SECONDS = 15 * 60
 # Reset emails sent for one email address typed, and requests from one client address.
 RESETS_PER_ACCOUNT = 3
@@ -190,8 +194,16 @@ def guarded_lookup(request: HttpRequest, token: str, find: Callable[[str], T | N
 # Passwords ------------------------------------------------------------------------
 
 
+def _pair_key(request: HttpRequest | None, email: str) -> str:
+    # The account counts per client: wrong passwords typed elsewhere never lock its owner out.
+    return f"pw-sign-in-account:{_account_key(email)}:{_address_key(request)}"
+
+
 def _sign_in_keys(request: HttpRequest | None, email: str) -> list[tuple[str, int]]:
-    keys = [(f"pw-sign-in-account:{_account_key(email)}", SIGN_IN_FAILURES_PER_ACCOUNT)]
+    keys = [
+        (_pair_key(request, email), SIGN_IN_FAILURES_PER_ACCOUNT),
+        (f"pw-sign-in-everywhere:{_account_key(email)}", SIGN_IN_FAILURES_PER_ACCOUNT_EVERYWHERE),
+    ]
     address = _address_key(request)
     if address is not None:
         keys.append((f"pw-sign-in-address:{address}", SIGN_IN_FAILURES_PER_ADDRESS))
@@ -211,9 +223,9 @@ def sign_in_failed(request: HttpRequest | None, email: str) -> None:
         _add_one(key, SIGN_IN_WINDOW_SECONDS)
 
 
-def sign_in_succeeded(email: str) -> None:
+def sign_in_succeeded(request: HttpRequest | None, email: str) -> None:
     # Only the account's own count: the address may have tried other people's accounts.
-    _clear(f"pw-sign-in-account:{_account_key(email)}")
+    _clear(_pair_key(request, email))
 
 
 class LimitedModelBackend(ModelBackend):
@@ -241,7 +253,7 @@ class LimitedModelBackend(ModelBackend):
         if user is None:
             sign_in_failed(request, username)
         else:
-            sign_in_succeeded(username)
+            sign_in_succeeded(request, username)
         return user
 
 
