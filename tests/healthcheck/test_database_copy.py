@@ -11,8 +11,11 @@ with the order of the stored responses. A random pairing gets about one right.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from partnerwell.core.models import Membership, Organisation, Partnership
 from partnerwell.healthcheck import services
@@ -197,3 +200,55 @@ def test_it_leaves_no_transaction_id_shared_by_an_answer_and_an_invitation(
     assert not answer_xmins & invitation_xmins
     owners = _owner_of_each_response(round, truth)
     assert sorted(owners.values()) == sorted(truth.values())
+
+
+def test_it_seals_a_round_that_closed_on_time_from_the_command_once(
+    partnership_a: Partnership, union: Organisation
+) -> None:
+    from django.core.management import call_command
+
+    from tests.healthcheck.builders import answer
+
+    round = make_round(partnership_a, outline_framework(partnership_a))
+    for value in (2, 4, 5):
+        answer(round, add_member(partnership_a, union, side="Staff side"), value)
+    call_command("seal_rounds")
+    # Still open: nothing moves.
+    assert HeldResponse.objects.filter(round=round).count() == 3
+    assert not Response.objects.filter(round=round).exists()
+
+    Round.objects.filter(pk=round.pk).update(
+        opens_at=timezone.now() - dt.timedelta(days=10),
+        closes_at=timezone.now() - dt.timedelta(minutes=1),
+    )
+    call_command("seal_rounds")
+    call_command("seal_rounds")
+
+    round.refresh_from_db()
+    assert round.sealed is True
+    assert not HeldResponse.objects.exists()
+    assert Response.objects.filter(round=round).count() == 3
+    assert Rating.objects.filter(round=round).count() == 3 * 4
+    assert sorted(Rating.objects.filter(round=round).values_list("raw", flat=True)) == sorted(
+        [2, 4, 5] * 4
+    )
+    assert services.round_seal(round) == 0
+
+
+def test_it_seals_a_closed_round_before_its_results_are_read(
+    partnership_a: Partnership, union: Organisation
+) -> None:
+    from partnerwell.healthcheck.results import round_results
+    from tests.healthcheck.builders import answer
+
+    round = make_round(partnership_a, outline_framework(partnership_a))
+    for value in (2, 4, 5):
+        answer(round, add_member(partnership_a, union, side="Staff side"), value)
+    Round.objects.filter(pk=round.pk).update(closed_early_at=timezone.now())
+    round.refresh_from_db()
+
+    results = round_results(round)
+
+    assert results["round"]["responded"] == 3
+    assert not HeldResponse.objects.exists()
+    assert Round.objects.get(pk=round.pk).sealed is True
