@@ -3,6 +3,7 @@ was running runs again, its writes and emails happen once, and the worker carrie
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -17,10 +18,14 @@ from django.conf import settings as django_settings
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from partnerwell.core.models import User
+from partnerwell.core.models import Partnership, User
+from partnerwell.healthcheck.models import Framework, Round
 from tests.core import worker_tasks
 
 DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -66,6 +71,47 @@ def test_it_keeps_a_failing_task_failed_and_not_run_again(settings: Any, tmp_pat
     assert [m.body for m in mail.outbox] == ["Failing run"]
     # The real email backend is back once the task is over.
     assert django_settings.EMAIL_BACKEND == "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_sends_a_real_round_s_invitations_once_each(
+    settings: Any,
+    alice_client: Client,
+    partnership_a: Partnership,
+    alice: User,
+    bob: User,
+    dave: User,
+) -> None:
+    settings.TASKS = DATABASE_QUEUE
+    pulse = Framework.objects.get(scope="builtin", key="member-pulse")
+    today = timezone.localdate()
+    response = alice_client.post(
+        reverse("healthcheck-create-round", args=[partnership_a.pk]),
+        {
+            "framework": pulse.pk,
+            "title": "Spring health check",
+            "audience": "all",
+            "opens_on": today.isoformat(),
+            "closes_on": (today + dt.timedelta(days=14)).isoformat(),
+            "anonymity_floor": "3",
+            "reminder_days": ["3"],
+        },
+    )
+    assert response.status_code == 302
+    # Nothing goes out in the request; the worker sends it.
+    assert mail.outbox == []
+    call_command("worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
+    round = Round.objects.get()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([alice.email, bob.email, dave.email])
+    assert round.sent_count == 3
+    assert not round.invitations.filter(sent_at__isnull=True).exists()
+    # The reminder it planned waits in the queue.
+    waiting = DBTaskResult.objects.filter(status=TaskResultStatus.READY)
+    assert "partnerwell.healthcheck.tasks.send_round_reminders" in set(
+        waiting.values_list("task_path", flat=True)
+    )
+    failed = DBTaskResult.objects.filter(status=TaskResultStatus.FAILED)
+    assert not failed.exists(), [f.traceback for f in failed]
 
 
 # The real worker process against PostgreSQL ------------------------------------
