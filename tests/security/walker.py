@@ -118,6 +118,16 @@ def _poisoned(value: Any, payload: str, keys: set[str] | None, key: str | None =
     return value
 
 
+def free_text_columns() -> set[str]:
+    """Every column the walker writes into, read from the models alone."""
+    columns = {
+        label(model, field)
+        for model, field in text_columns()
+        if label(model, field) not in NOT_FREE_TEXT and not _generated_secret(field)
+    }
+    return columns | set(JSON_TEXT)
+
+
 @dataclass
 class Written:
     columns: set[str]
