@@ -221,8 +221,9 @@ class RoundSummary(Schema):
     title: str
     framework: FrameworkRef
     status: str
+    closes_at: dt.datetime
     invited: int
-    responded: int
+    responded: int = Field(description="How many have answered; while open, the only figure given.")
 
 
 class Score(Schema):
@@ -287,6 +288,12 @@ class GapResult(Schema):
     principle: str
     groups: list[str]
     difference: float
+    p_value: float | None = Field(
+        description="Welch's t-test between the groups' respondents, before Holm's correction."
+    )
+    beyond_noise: bool = Field(
+        description="Always true: only gaps beyond noise after Holm's correction are listed."
+    )
 
 
 class PrincipleChange(Schema):
@@ -326,7 +333,13 @@ class EvidenceItem(Schema):
 class Results(Schema):
     round: RoundSummary
     anonymity_floor: int
-    suppressed: bool = Field(description="True when fewer than the floor answered: no scores.")
+    pending: bool = Field(
+        description="True until the round closes: nothing but the number who answered is given."
+    )
+    suppressed: bool = Field(
+        description="True when no scores are given: the round is still open, or fewer than "
+        "the floor answered."
+    )
     overall: Score
     areas: list[AreaResult]
     groups: list[GroupResult]
@@ -338,7 +351,11 @@ class Results(Schema):
 
 @router.get("/rounds/{round_id}/results", response=Results)
 def get_results(request: HttpRequest, round_id: int) -> dict[str, Any]:
-    """Scores, agreement, groups (small groups suppressed), gaps, change and comments."""
+    """Scores, agreement, groups (small groups suppressed), gaps, change and comments.
+
+    Only once the round has closed: until then, for everyone (managers included),
+    the results give the number who have answered and nothing else.
+    """
     return round_results(access.get_round(_user(request), round_id))
 
 

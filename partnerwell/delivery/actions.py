@@ -48,6 +48,7 @@ from partnerwell.delivery.models import (
     ProgressNote,
     Risk,
 )
+from partnerwell.healthcheck.access import results_visible
 from partnerwell.healthcheck.models import Principle, Rating, Response, Round, Statement
 from partnerwell.healthcheck.scoring import band
 from partnerwell.healthcheck.services import rounds_seal_for
@@ -421,7 +422,8 @@ def _principle_means(rounds: list[Round], principle_key: str) -> dict[int, float
             means[row["round_id"]].append(row["total"] / row["n"])
     return {
         r.pk: statistics.fmean(means[r.pk])
-        if answered.get(r.pk, 0) >= r.anonymity_floor and means[r.pk]
+        # A round's results, this score included, appear only once it has closed.
+        if results_visible(r) and answered.get(r.pk, 0) >= r.anonymity_floor and means[r.pk]
         else None
         for r in rounds
     }
@@ -442,6 +444,8 @@ def principle_scores(action: Action) -> list[dict[str, Any]]:
             opens_at__gt=source.opens_at,
             opens_at__lte=timezone.now(),
         )
+        # Only a closed round has results to show (healthcheck.access.results_visible).
+        .filter(Q(closed_early_at__lte=timezone.now()) | Q(closes_at__lte=timezone.now()))
         .order_by("-opens_at")
         .first()
     )

@@ -36,6 +36,18 @@ def get_round(user: AnyUser, pk: int, *, manage: bool = False) -> Round:
     return round
 
 
+def results_visible(round: Round) -> bool:
+    """Whether a round's results may be shown to anyone, managers included.
+
+    Only once the round has closed: while it is open, reading the results just
+    before and just after one person answers would show that person's answer
+    to every statement, and their side. Until then only the number who have
+    answered is shown. Every reader of results (page, API, exports, charts,
+    the partnership page, follow-up links) goes through this one rule.
+    """
+    return round.status == "closed"
+
+
 def visible_frameworks(user: AnyUser) -> QuerySet[Framework]:
     """Built-in frameworks, and custom ones of the person's partnerships."""
     if not user.is_authenticated:

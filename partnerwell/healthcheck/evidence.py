@@ -12,7 +12,7 @@ strength the other way round.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,9 +53,16 @@ def flag(rating: float | None, evidence: float | None) -> str | None:
 
 
 def evidence_for(
-    partnership: Partnership, areas: list[dict[str, Any]], on: dt.date
+    partnership: Partnership,
+    areas: list[dict[str, Any]],
+    on: dt.date,
+    exact: Mapping[str, float | None] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per principle and indicator it names, each indicator computed once."""
+    """One row per principle and indicator it names, each indicator computed once.
+
+    ``exact`` gives the principles' unrounded scores by key: bands and flags are
+    judged on unrounded figures (74.96 is not a strength), and rounded only for display.
+    """
     values: dict[str, float | None] = {}
     rows = []
     for area in areas:
@@ -65,9 +72,9 @@ def evidence_for(
                 if indicator is None:
                     continue
                 if key not in values:
-                    raw = indicator.compute(partnership, on)
-                    values[key] = None if raw is None else round(raw, 1)
+                    values[key] = indicator.compute(partnership, on)
                 value = values[key]
+                score = exact.get(principle["key"]) if exact is not None else principle["score"]
                 rows.append(
                     {
                         "principle": principle["key"],
@@ -75,9 +82,9 @@ def evidence_for(
                         "indicator": key,
                         "indicator_title": indicator.title,
                         "rule": indicator.rule,
-                        "value": value,
+                        "value": None if value is None else round(value, 1),
                         "band": band(value),
-                        "flag": flag(principle["score"], value),
+                        "flag": flag(score, value),
                     }
                 )
     return rows

@@ -108,7 +108,11 @@ def _summary_sheet(wb: Workbook, results: dict[str, Any], partnership_name: str)
         ("Responded", responded),
         ("Response rate", responded / invited if invited else None),
         ("Anonymity floor", results.get("anonymity_floor")),
-        ("Scores hidden (too few answers)", _yes_no(bool(results.get("suppressed")))),
+        ("Results wait for the round to close", _yes_no(bool(results.get("pending")))),
+        (
+            "Scores hidden (too few answers, or still open)",
+            _yes_no(bool(results.get("suppressed"))),
+        ),
         ("Overall score", overall.get("score")),
         ("Overall band", _band(overall.get("band"))),
         ("Compared with", previous["title"] if previous else "No earlier round"),
@@ -230,7 +234,7 @@ def results_xlsx(results: dict[str, Any], *, partnership_name: str) -> bytes:
     _sheet(
         wb,
         "Gaps",
-        ["Breakdown", "Principle key", "Principle", "Group A", "Group B", "Difference"],
+        ["Breakdown", "Principle key", "Principle", "Group A", "Group B", "Difference", "p-value"],
         (
             [
                 BREAKDOWN_WORDS.get(g["by"], g["by"]),
@@ -239,10 +243,11 @@ def results_xlsx(results: dict[str, Any], *, partnership_name: str) -> bytes:
                 g["groups"][0],
                 g["groups"][1],
                 g.get("difference"),
+                g.get("p_value"),
             ]
             for g in results.get("gaps") or []
         ),
-        widths=(14, 16, 40, 28, 28, 11),
+        widths=(14, 16, 40, 28, 28, 11, 10),
         number_formats={6: score_fmt},
     )
     change = results.get("change") or {}

@@ -19,8 +19,10 @@ The pipeline, from an answer to a headline:
 6. Between two rounds, :func:`change_test` (Welch's t-test) and :func:`holm`
    decide whether a principle moved beyond noise.
 7. :func:`suppress_groups` hides every side, sector or organisation with too
-   few respondents, and :func:`group_gaps` lists the large gaps between the
-   groups that remain.
+   few respondents, and :func:`group_gaps` lists the gaps between the groups
+   that remain that are both large (20 points or more) and beyond noise
+   (Welch's t-test, never surer than an exact test of so few people allows,
+   with Holm's correction across every gap tested in the round).
 """
 
 from __future__ import annotations
@@ -53,11 +55,13 @@ __all__ = [
     "change_test",
     "combine",
     "compare_rounds",
+    "gap_test",
     "group_gaps",
     "holm",
     "normalise",
     "principle_result",
     "regularised_incomplete_beta",
+    "smallest_exact_p",
     "statement_result",
     "student_t_cdf",
     "student_t_two_sided_p",
@@ -74,7 +78,8 @@ BAND_DEVELOPING = 50.0
 DISPUTED_BELOW = 0.5
 #: ...and at least this many people answered it (two people cannot "dispute").
 DISPUTED_MIN_N = 3
-#: Groups whose scores on a principle differ by at least this many points form a gap.
+#: Groups whose scores on a principle differ by at least this many points, beyond noise,
+#: form a gap.
 GAP_THRESHOLD = 20.0
 #: No group smaller than this is ever shown, whatever a partnership configures.
 MIN_ANONYMITY_FLOOR = 3
@@ -686,51 +691,131 @@ def suppress_groups(group_counts: Mapping[str, int], floor: int) -> set[str]:
 
 @dataclass(frozen=True)
 class Gap:
-    """Two groups that see a principle differently.
+    """Two groups of one breakdown that see a principle differently, beyond noise.
 
     ``group_a`` rates the principle higher than ``group_b``; ``difference`` is
-    score(a) - score(b), always positive.
+    score(a) - score(b), always positive. ``p_value`` is the two-sided p-value
+    of the test between the two groups' respondents (see :func:`gap_test`),
+    before Holm's correction; ``by`` names the breakdown (side, sector, ...).
     """
 
     principle: str
     group_a: str
     group_b: str
     difference: float
+    p_value: float | None = None
+    by: str = ""
+
+
+def smallest_exact_p(n1: int, n2: int) -> float:
+    """The smallest two-sided p-value an exact test can give for groups of n1 and n2.
+
+    With n1 + n2 people, there are C(n1 + n2, n1) ways to split them into the two
+    groups; the most extreme split, either way round, has probability
+    2 / C(n1 + n2, n1). No test of so few people can honestly claim more: 3
+    against 3 can never go below 0.1, 4 against 4 below 0.029.
+    """
+    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+
+
+def gap_test(a: GroupStats, b: GroupStats) -> float | None:
+    """Two-sided p-value for two groups' respondent principle scores, or None.
+
+    Welch's t-test (as :func:`change_test`), never below the smallest p-value an
+    exact (permutation) test of the same two group sizes can reach
+    (:func:`smallest_exact_p`): the t-test assumes roughly normal scores, which
+    groups of three to five people answering on a five-point scale are not, and
+    two small groups that each happen to agree would otherwise get p = 0. None
+    when either group has fewer than two respondents.
+    """
+    p = change_test(b, a).p_value
+    if p is None:
+        return None
+    return max(p, smallest_exact_p(a.n, b.n))
+
+
+def _tarone_holm(
+    p_values: Sequence[float | None], floors: Sequence[float], alpha: float
+) -> list[bool]:
+    """Holm's correction over only the tests that could ever reach significance.
+
+    A pair of groups of three can never give p below 0.1 (:func:`smallest_exact_p`),
+    so counting it in Holm's m only makes every other test harder to pass.
+    Tarone (1990): take the smallest K such that at most K tests have a smallest
+    possible p-value of alpha / K or less, and correct over those tests alone.
+    The others are never flagged, and which tests are kept depends only on the
+    group sizes, never on the answers, so the chance of flagging any gap where
+    groups do not really differ stays at or below alpha.
+    """
+    testable = sorted(f for f, p in zip(floors, p_values, strict=True) if p is not None)
+    k = 1
+    while sum(1 for f in testable if f <= alpha / k) > k:
+        k += 1
+    kept = [
+        p if p is not None and floor <= alpha / k else None
+        for p, floor in zip(p_values, floors, strict=True)
+    ]
+    return holm(kept, alpha)
 
 
 def group_gaps(
-    principle_scores_by_group: Mapping[str, Mapping[str, float | None]],
+    stats: Mapping[str, Mapping[str, Mapping[str, GroupStats]]],
+    scores: Mapping[str, Mapping[str, Mapping[str, float | None]]] | None = None,
+    *,
     threshold: float = GAP_THRESHOLD,
+    alpha: float = 0.05,
 ) -> list[Gap]:
-    """Pairs of groups whose scores on a principle differ by ``threshold`` points or more.
+    """Gaps between groups that are both large enough to matter and beyond noise.
 
-    ``principle_scores_by_group`` maps group -> principle key -> score. Pass
-    only groups that survived :func:`suppress_groups`; this function shows
-    whatever it is given. A gap of 20 points is almost one step on a five-point
-    scale: two sides that are a whole answer apart see the partnership
-    differently, which is worth a conversation whatever the statistics say.
-    Principles a group has no score for are skipped for that group. The list
-    is ordered by principle (first seen first), then largest gap first, then
+    ``stats`` maps breakdown -> group -> principle key -> :class:`GroupStats` of
+    the group's respondents' principle scores; ``scores`` (same shape) gives the
+    group scores shown on the page, whose difference is reported (the means of
+    ``stats`` when left out). Pass only groups that are shown; this function
+    lists whatever it is given.
+
+    Every pair of groups within a breakdown is tested on every principle both
+    have answers for (:func:`gap_test`), and Holm's correction is applied across
+    all of those tests in the round at once, so that the chance of listing any
+    gap where groups do not really differ stays at or below ``alpha`` for the
+    whole round, however many sectors and organisations there are. Tests whose
+    groups are too small ever to reach the corrected level are left out of the
+    count first (Tarone's rule, see :func:`_tarone_holm`). A gap is
+    listed only when, in addition, it is at least ``threshold`` points (20: a
+    whole step on a five-point scale, worth a conversation); a smaller
+    difference is not a finding even when it is beyond noise. The list is
+    ordered by breakdown, principle (first seen first), largest gap first, then
     by group names.
     """
-    principles: list[str] = []
-    seen: set[str] = set()
-    for scores in principle_scores_by_group.values():
-        for p in scores:
-            if p not in seen:
-                seen.add(p)
-                principles.append(p)
-    order = {p: i for i, p in enumerate(principles)}
-
+    candidates: list[tuple[str, str, str, str, float]] = []
+    p_values: list[float | None] = []
+    floors: list[float] = []
+    by_order = {by: i for i, by in enumerate(stats)}
+    principles: dict[str, int] = {}
+    for by, groups in stats.items():
+        for group in groups.values():
+            for p in group:
+                principles.setdefault(p, len(principles))
+        for g1, g2 in combinations(groups, 2):
+            for p in groups[g1]:
+                a, b = groups[g1].get(p), groups[g2].get(p)
+                if a is None or b is None:
+                    continue
+                if scores is not None:
+                    ma, mb = scores[by][g1].get(p), scores[by][g2].get(p)
+                else:
+                    ma, mb = a.mean, b.mean
+                if ma is None or mb is None:
+                    continue
+                candidates.append((by, p, g1, g2, ma - mb))
+                p_values.append(gap_test(a, b))
+                floors.append(smallest_exact_p(a.n, b.n))
+    flags = _tarone_holm(p_values, floors, alpha)
     gaps: list[Gap] = []
-    for g1, g2 in combinations(principle_scores_by_group, 2):
-        s1, s2 = principle_scores_by_group[g1], principle_scores_by_group[g2]
-        for p in principles:
-            a, b = s1.get(p), s2.get(p)
-            if a is None or b is None:
-                continue
-            if abs(a - b) >= threshold - _EPSILON:
-                high, low = (g1, g2) if a >= b else (g2, g1)
-                gaps.append(Gap(p, high, low, abs(a - b)))
-    gaps.sort(key=lambda g: (order[g.principle], -g.difference, g.group_a, g.group_b))
+    for (by, p, g1, g2, diff), p_value, beyond in zip(candidates, p_values, flags, strict=True):
+        if beyond and abs(diff) >= threshold - _EPSILON:
+            high, low = (g1, g2) if diff >= 0 else (g2, g1)
+            gaps.append(Gap(p, high, low, abs(diff), p_value, by))
+    gaps.sort(
+        key=lambda g: (by_order[g.by], principles[g.principle], -g.difference, g.group_a, g.group_b)
+    )
     return gaps

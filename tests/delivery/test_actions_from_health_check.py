@@ -112,9 +112,16 @@ def test_it_turns_a_principle_into_an_action_and_follows_its_score(
     autumn = _open_round(alice, partnership_a, newer, "Autumn check", days_ago=2)
     _answer(autumn, {TRUSTED: 4, SHARED: 4, "We keep promises.": 4})
 
+    # While the autumn check is open its results, this score included, are shown to nobody.
     page = page_text(alice_client.get(f"/actions/{action.pk}/"))
     assert "Spring check Where the action came from 37 Concern" in page
-    assert "Autumn check Latest since, still open 75 Strength" in page
+    assert "Autumn check" not in page
+    assert "75" not in page
+
+    assert services.round_close_early(autumn)
+    page = page_text(alice_client.get(f"/actions/{action.pk}/"))
+    assert "Spring check Where the action came from 37 Concern" in page
+    assert "Autumn check Latest since 75 Strength" in page
 
 
 def test_it_turns_a_statement_into_an_action(

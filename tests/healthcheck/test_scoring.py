@@ -13,7 +13,6 @@ import pytest
 
 from partnerwell.healthcheck.scoring import (
     SCALES,
-    Gap,
     GroupStats,
     StatementAgg,
     band,
@@ -618,39 +617,59 @@ def test_it_refuses_negative_counts() -> None:
         suppress_groups({"a": -1, "b": 5}, 3)
 
 
+def spread_around(mean: float, n: int) -> GroupStats:
+    """n respondents' principle scores: mean - 10 and mean + 10, alternately (n even)."""
+    return GroupStats.from_values(mean + (10 if i % 2 else -10) for i in range(n))
+
+
 def test_it_lists_gaps_of_20_points_or_more_between_groups() -> None:
-    scores: dict[str, dict[str, float | None]] = {
-        "management": {"vision": 80, "agenda": 60, "trust": None},
-        "staff": {"vision": 55, "agenda": 70, "trust": 40},
-        "independent": {"vision": 75},
+    stats = {
+        "side": {
+            "management": {"vision": spread_around(80, 8), "agenda": spread_around(60, 8)},
+            "staff": {"vision": spread_around(55, 8), "agenda": spread_around(70, 8)},
+            "independent": {"vision": spread_around(75, 8)},
+        }
     }
-    # vision: management - staff = 25 (gap), independent - staff = 20 (gap, >= 20),
-    #         management - independent = 5 (no gap);
-    # agenda: 70 - 60 = 10 (no gap); trust: only staff has a score.
-    assert group_gaps(scores) == [
-        Gap("vision", "management", "staff", 25),
-        Gap("vision", "independent", "staff", 20),
+    # vision: management - staff = 25 (a gap), independent - staff = 20 (a gap, >= 20),
+    #         management - independent = 5 (too small); agenda: 70 - 60 = 10 (too small).
+    # Each side's scores spread 10.7 points (sd) over 8 people: 20 points apart is t = 3.7.
+    gaps = group_gaps(stats)
+    assert [(g.principle, g.group_a, g.group_b, g.difference) for g in gaps] == [
+        ("vision", "management", "staff", 25),
+        ("vision", "independent", "staff", 20),
     ]
+    assert all(g.by == "side" and g.p_value is not None and g.p_value < 0.01 for g in gaps)
     # A higher threshold keeps only the larger gap.
-    assert group_gaps(scores, threshold=21) == [Gap("vision", "management", "staff", 25)]
+    assert [(g.group_a, g.group_b) for g in group_gaps(stats, threshold=21)] == [
+        ("management", "staff")
+    ]
 
 
 def test_it_puts_the_higher_scoring_group_first_in_a_gap() -> None:
-    gaps = group_gaps({"staff": {"p": 30.0}, "management": {"p": 90.0}})
-    assert gaps == [Gap("p", "management", "staff", 60)]
+    gaps = group_gaps(
+        {"": {"staff": {"p": spread_around(30, 6)}, "mgmt": {"p": spread_around(90, 6)}}}
+    )
+    assert [(g.group_a, g.group_b, g.difference) for g in gaps] == [("mgmt", "staff", 60)]
+
+
+def test_it_reports_the_shown_scores_difference_and_tests_the_respondents() -> None:
+    stats = {"": {"a": {"p": spread_around(80, 8)}, "b": {"p": spread_around(50, 8)}}}
+    # The page shows 81 and 52 (means of statement means, don't-knows aside): that is the gap.
+    shown: dict[str, dict[str, dict[str, float | None]]] = {"": {"a": {"p": 81}, "b": {"p": 52}}}
+    assert [g.difference for g in group_gaps(stats, shown)] == [29]
 
 
 def test_it_finds_gaps_only_between_groups_that_survive_suppression() -> None:
     counts = {"management": 10, "staff": 2, "independent": 5, "unions": 6}
-    scores: dict[str, dict[str, float | None]] = {
-        "management": {"p": 90},
-        "staff": {"p": 10},
-        "independent": {"p": 50},
-        "unions": {"p": 40},
+    stats = {
+        "management": {"p": spread_around(90, 10)},
+        "staff": {"p": spread_around(10, 2)},
+        "independent": {"p": spread_around(50, 4)},
+        "unions": {"p": spread_around(40, 6)},
     }
     hidden = suppress_groups(counts, 3)
     # staff (2) hidden, then the smallest shown group, independent (5).
     assert hidden == {"staff", "independent"}
-    gaps = group_gaps({g: s for g, s in scores.items() if g not in hidden})
-    assert gaps == [Gap("p", "management", "unions", 50)]
+    gaps = group_gaps({"": {g: s for g, s in stats.items() if g not in hidden}})
+    assert [(g.group_a, g.group_b, g.difference) for g in gaps] == [("management", "unions", 50)]
     assert all("staff" not in (g.group_a, g.group_b) for g in gaps)
