@@ -16,8 +16,16 @@ from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from partnerwell.core.models import Sector
+from partnerwell.healthcheck.disclosure import hidden_groups
 from partnerwell.healthcheck.evidence import evidence_for
-from partnerwell.healthcheck.models import Framework, Rating, Response, Round, Statement
+from partnerwell.healthcheck.models import (
+    Framework,
+    Invitation,
+    Rating,
+    Response,
+    Round,
+    Statement,
+)
 from partnerwell.healthcheck.scoring import (
     DONT_KNOW_LABEL,
     SCALES,
@@ -29,7 +37,6 @@ from partnerwell.healthcheck.scoring import (
     group_gaps,
     principle_result,
     statement_result,
-    suppress_groups,
 )
 from partnerwell.healthcheck.services import round_seal_due
 
@@ -266,16 +273,7 @@ def _groups(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     principles = _principles(statements)
     principle_of = {s.pk: s.principle for s in statements}
-    hidden_by: dict[str, set[str]] = {}
-    counts_by: dict[str, dict[str, int]] = {}
-    for by in BREAKDOWNS:
-        counts: dict[str, int] = defaultdict(int)
-        for combo in combos:
-            counts[combo[by] or ""] += combo["n"]
-        if by == "side" and set(counts) <= {""}:
-            continue  # a partnership without sides has nothing to compare here
-        counts_by[by] = dict(counts)
-        hidden_by[by] = suppress_groups(dict(counts), floor) if visible else set(counts)
+    counts_by, hidden_by = _group_selection(round, combos, floor, visible)
     sums = _group_sums(round, any(set(c) - hidden_by[b] for b, c in counts_by.items()))
 
     groups: list[dict[str, Any]] = []
@@ -288,7 +286,10 @@ def _groups(
             for name in counts
             if name not in hidden
         }
-        for name in sorted(counts, key=lambda g: (-counts[g], g)):
+        # Shown groups by size, then hidden ones by name: a hidden group's place says nothing.
+        for name in sorted(
+            counts, key=lambda g: (g in hidden, -counts[g] if g in scores else 0, g)
+        ):
             groups.append(_group_entry(by, name, counts[name], scores.get(name), principles))
         labelled = {_group_label(by, g): scores[g] for g in scores}
         for gap in group_gaps(labelled):
@@ -302,6 +303,77 @@ def _groups(
                 }
             )
     return groups, gaps
+
+
+def group_counts(round: Round) -> dict[str, list[tuple[str, int | None]]]:
+    """Per breakdown, every listed group's label and count (None where hidden), by label.
+
+    The same groups and the same hiding as the results, for the round page:
+    showing a count there that the results hide would undo the results' check.
+    """
+    combos = list(Response.objects.filter(round=round).values(*BREAKDOWNS).annotate(n=Count("id")))
+    floor = round.anonymity_floor
+    visible = sum(c["n"] for c in combos) >= floor
+    counts_by, hidden_by = _group_selection(round, combos, floor, visible)
+    return {
+        by: sorted(
+            (_group_label(by, name), None if name in hidden_by[by] else n)
+            for name, n in counts.items()
+        )
+        for by, counts in counts_by.items()
+    }
+
+
+def _audience(round: Round) -> set[tuple[str, str, str]]:
+    """The (side, sector, organisation) of every invited member, whether they answered or not.
+
+    Read from each invitation's membership as it is now: invitations keep no
+    copy of the member's groups, and storing one beside "answered" would only
+    add to what a database copy holds. A member who has since moved keeps
+    their answers under the groups recorded at submission; those count in the
+    round's total and in any listed group they match.
+    """
+    rows = (
+        Invitation.objects.filter(round=round)
+        .values_list(
+            "membership__side__name",
+            "membership__organisation__sector",
+            "membership__organisation__name",
+        )
+        .distinct()
+    )
+    return {(side or "", sector or "", organisation or "") for side, sector, organisation in rows}
+
+
+def _group_selection(
+    round: Round, combos: list[dict[str, Any]], floor: int, visible: bool
+) -> tuple[dict[str, dict[str, int]], dict[str, set[str]]]:
+    """Per breakdown: every group to list with its respondents, and those to hide.
+
+    The list comes from the invited members, not the responses, so which groups
+    appear never depends on who answered. What is hidden is decided across all
+    breakdowns at once (healthcheck.disclosure): no sum or difference of shown
+    groups and the total can single out fewer than the floor, or nobody.
+    """
+    audience = _audience(round)
+    cells: dict[tuple[str, ...], int] = dict.fromkeys(audience, 0)
+    for combo in combos:
+        cell = tuple(combo[by] or "" for by in BREAKDOWNS)
+        cells[cell] = cells.get(cell, 0) + combo["n"]
+    counts_by: dict[str, dict[str, int]] = {}
+    for index, by in enumerate(BREAKDOWNS):
+        names = {cell[index] for cell in audience}
+        if not names or (by == "side" and names <= {""}):
+            continue  # a partnership without sides has nothing to compare here
+        counts_by[by] = {
+            name: sum(n for cell, n in cells.items() if cell[index] == name) for name in names
+        }
+    candidates = [(by, name) for by, counts in counts_by.items() for name in counts]
+    hidden = hidden_groups(cells, BREAKDOWNS, candidates, floor) if visible else set(candidates)
+    hidden_by = {
+        by: {name for name in counts if (by, name) in hidden} for by, counts in counts_by.items()
+    }
+    return counts_by, hidden_by
 
 
 def _group_sums(round: Round, needed: bool) -> dict[str, dict[str, dict[int, tuple[int, float]]]]:

@@ -478,3 +478,25 @@ def test_it_slows_down_token_guessing(link: Invitation, token_round: Round) -> N
 
     assert "Wait 15 minutes" in refusal(blocked, 429)
     assert right.status_code == 201, right.content
+
+
+def test_it_lets_no_member_work_out_anyone_from_groups_across_breakdowns(
+    bob: User, partnership_a: Partnership
+) -> None:
+    from tests.healthcheck.test_disclosure import (
+        attack_results,
+        build_issue_forum,
+        issue_cells,
+    )
+
+    # The issue's forum: staff side of 8 = 7 trade union + 1 voluntary; management side
+    # - local authority - NHS provider = the one police member.
+    round = build_issue_forum(partnership_a, outline_framework(partnership_a))
+
+    data = body(Api(bob).get(f"/rounds/{round.pk}/results"))
+
+    assert data["suppressed"] is False
+    assert data["round"]["responded"] == 16
+    shown = {(g["by"], g["name"]) for g in data["groups"] if not g["suppressed"]}
+    assert {("side", "Staff side"), ("side", "Management side")} <= shown
+    assert attack_results(data, issue_cells()) == []

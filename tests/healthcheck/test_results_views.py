@@ -550,3 +550,45 @@ def test_it_costs_the_same_queries_for_5_or_40_answers(
         counts.append(len(queries))
 
     assert counts[0] == counts[1], counts
+
+
+def _listed_groups(client: Client, round: Round) -> dict[str, Any]:
+    """Every group the page, the printable page, the API and the workbook list, and which are hidden."""
+    page = client.get(reverse("healthcheck-view-results", args=[round.pk]))
+    printable = page_text(client.get(reverse("healthcheck-print-results", args=[round.pk])))
+    api = json.loads(client.get(f"/api/v1/rounds/{round.pk}/results").content)
+    _, *rows = xlsx_rows(client, round)["Groups"]
+    return {
+        # Shown groups come largest first; their sizes are shown, so only the set must match.
+        "page": sorted(
+            (g["by"], g["name"], g["suppressed"]) for g in page.context["results"]["groups"]
+        ),
+        "api": sorted((g["by"], g["name"], g["suppressed"]) for g in api["groups"]),
+        "xlsx": sorted((row[0], row[1], row[2] == "hidden") for row in rows),
+        "print hidden": sorted(
+            g["name"]
+            for g in api["groups"]
+            if g["suppressed"] and f"{g['name']} Hidden to protect anonymity" in printable
+        ),
+    }
+
+
+def test_it_lists_the_same_groups_whether_or_not_a_lone_member_answered(
+    alice_client: Client, partnership_a: Partnership, framework: Framework
+) -> None:
+    from partnerwell.healthcheck.models import Invitation, Response
+    from tests.healthcheck.test_disclosure import build_issue_forum
+
+    round = build_issue_forum(partnership_a, framework)
+    answered = _listed_groups(alice_client, round)
+    # The same round had the one police member not answered.
+    Response.objects.filter(round=round, organisation="Constabulary").delete()
+    Invitation.objects.filter(round=round, membership__organisation__name="Constabulary").update(
+        answered=False
+    )
+    silent = _listed_groups(alice_client, round)
+
+    assert ("organisation", "Constabulary", True) in answered["page"]
+    assert ("sector", "Police and community safety", True) in answered["api"]
+    assert "Constabulary" in answered["print hidden"]
+    assert silent == answered
