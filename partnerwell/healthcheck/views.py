@@ -30,8 +30,7 @@ from partnerwell.healthcheck.forms import (
 from partnerwell.healthcheck.frameworks import FrameworkFileError, load_framework
 from partnerwell.healthcheck.links import links_for
 from partnerwell.healthcheck.models import DiscussionItem, Framework, Invitation, ResultsPdf, Round
-from partnerwell.healthcheck.results import round_results
-from partnerwell.healthcheck.scoring import suppress_groups
+from partnerwell.healthcheck.results import group_counts, round_results
 
 
 def _user(request: HttpRequest) -> User:
@@ -115,25 +114,13 @@ def create_round(request: HttpRequest, partnership_id: int) -> HttpResponse:
 
 def _progress(round: Round) -> dict[str, Any]:
     """Response counts overall and per group, with small groups hidden."""
-    # Per-group counts come from the sealed results only (none while the round is open).
-    combos = list(round.responses.values("side", "sector").annotate(n=Count("id")))
     responded = round.answered_count
     breakdowns = []
+    # Per-group counts come from the sealed results, with the results' own groups and hiding.
+    listed = group_counts(round)
     for by, label in (("side", "Side"), ("sector", "Sector")):
-        counts: dict[str, int] = {}
-        for c in combos:
-            counts[c[by] or "Not recorded"] = counts.get(c[by] or "Not recorded", 0) + c["n"]
-        if by == "side" and not round.partnership.sides.exists():
-            continue
-        hidden = suppress_groups(counts, round.anonymity_floor) if counts else set()
-        breakdowns.append(
-            {
-                "label": label,
-                "groups": [
-                    (name, None if name in hidden else n) for name, n in sorted(counts.items())
-                ],
-            }
-        )
+        if by in listed:
+            breakdowns.append({"label": label, "groups": listed[by]})
     return {
         "responded": responded,
         "invited": round.invited_count,
