@@ -30,6 +30,7 @@ from partnerwell.meetings import agenda, attendance, minutes, review, services
 from partnerwell.meetings.models import (
     AgendaApproval,
     AgendaItem,
+    Attendance,
     ItemStatus,
     Meeting,
     MeetingSeries,
@@ -39,6 +40,7 @@ from partnerwell.meetings.models import (
     Paper,
     PapersPack,
     Presence,
+    ReviewInvitation,
     Standing,
 )
 
@@ -308,16 +310,23 @@ def _minute(
             )
 
 
-def _reviews(meeting: Meeting, n: int, rng: random.Random) -> None:
+def _reviews(meeting: Meeting, n: int, rng: random.Random, manager: User) -> None:
     # Reviews get better as the forum sets its agenda jointly; the first has too few answers.
     answers = 2 if n == 0 else rng.randint(6, 10)
     Meeting.objects.filter(pk=meeting.pk).update(review_open=True)
     meeting.refresh_from_db()
-    for _ in range(answers):
+    # Personal links for those present, as opening the review makes (without the emails).
+    present = Attendance.objects.filter(meeting=meeting, presence=Presence.PRESENT)
+    links = ReviewInvitation.objects.bulk_create(
+        ReviewInvitation.build(meeting=meeting, membership_id=a.membership_id)
+        for a in present.order_by("pk")
+    )
+    for link in links[:answers]:
         base = min(5, 2 + n * 0.6 + rng.random() * 1.5)
         minutes_score = max(1, min(5, round(base + rng.choice([-1, 0, 0, 1]))))
         review.review_submit(
             meeting=meeting,
+            invitation=link,
             added_value=max(1, min(5, round(base))),
             voices_heard=minutes_score,
             time_well_spent=max(1, min(5, round(base - 0.5))),
@@ -331,7 +340,8 @@ def _reviews(meeting: Meeting, n: int, rng: random.Random) -> None:
                 ]
             ),
         )
-    Meeting.objects.filter(pk=meeting.pk).update(review_open=False)
+    # Closing seals the held answers into the results in random order.
+    review.review_close(meeting=meeting, by=manager)
 
 
 def _past_pack(meeting: Meeting, manager: User) -> None:
@@ -386,7 +396,7 @@ def _past_meetings(
         meeting.refresh_from_db()
         _register(meeting, members, n, rng, manager)
         _minute(meeting, topics, members, manager)
-        _reviews(meeting, n, rng)
+        _reviews(meeting, n, rng, manager)
         made.append(meeting)
     # Each meeting's minutes are circulated, and approved at the meeting after it.
     _past_pack(made[-1], manager)
