@@ -42,6 +42,8 @@ logger = logging.getLogger("partnerwell.worker")
 DATABASE_GONE = (OperationalError, InterfaceError)
 # Longest wait between two attempts to reach the database again, in seconds.
 MAX_WAIT = 30.0
+# A database error this soon after reconnecting counts as the same outage, in seconds.
+STEADY_SECONDS = 60.0
 # A task cut short by the database this many times is marked FAILED rather than run again.
 MAX_ATTEMPTS = 5
 HELD_BACKEND = "partnerwell.worker.HeldEmails"
@@ -97,6 +99,8 @@ class ResilientWorker(Worker):
         super().__init__(**kwargs)
         self.email_backend = settings.EMAIL_BACKEND
         self.outage_started: float | None = None
+        self.recovered_at: float | None = None
+        self.delay = 1.0
         self.recovering = False
         # The task whose transaction the database cut, with the emails it was holding.
         self.interrupted: tuple[Any, list[EmailMessage]] | None = None
@@ -117,23 +121,28 @@ class ResilientWorker(Worker):
                 self.startup_delay = False
 
     def wait_for_database(self, exc: BaseException) -> None:
-        if self.outage_started is None:
-            self.outage_started = time.monotonic()
+        now = time.monotonic()
+        # Failing again soon after reconnecting (a flapping database, a missing table) is
+        # the same outage: no second warning, and the wait keeps growing.
+        if self.recovered_at is not None and now - self.recovered_at < STEADY_SECONDS:
+            self.delay = min(self.delay * 2, MAX_WAIT)
+        else:
+            self.delay = 1.0
+            self.outage_started = now
             logger.warning(
                 "The database is not reachable (%s). The worker waits and tries again "
                 "(every %d seconds at most); tasks are not lost.",
                 str(exc).strip() or type(exc).__name__,
                 MAX_WAIT,
             )
-        delay = 1.0
         while True:
             close_connections()
-            time.sleep(delay)
+            time.sleep(self.delay)
             try:
                 connections[DBTaskResult.objects.db].ensure_connection()
             except DATABASE_GONE as again:
                 logger.debug("The database is still not reachable: %s", again)
-                delay = min(delay * 2, MAX_WAIT)
+                self.delay = min(self.delay * 2, MAX_WAIT)
             else:
                 return
 
@@ -171,6 +180,7 @@ class ResilientWorker(Worker):
                 time.monotonic() - self.outage_started,
             )
         self.outage_started = None
+        self.recovered_at = time.monotonic()
         self.recovering = False
 
     def run_task(self, db_task_result: DBTaskResult) -> None:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from partnerwell import worker
 from partnerwell.core.models import Partnership, User
 from partnerwell.healthcheck.models import Framework, Round
 from tests.core import worker_tasks
@@ -54,6 +55,27 @@ def test_it_runs_a_task_again_when_the_database_drops_and_emails_once(
     # The first run's write was rolled back with it, and its email never left.
     assert list(User.objects.values_list("email", flat=True)) == ["run2@example.org"]
     assert [m.body for m in mail.outbox] == ["Run 2"]
+    outage = [r for r in caplog.records if r.levelname == "WARNING" and "not reachable" in r.msg]
+    assert len(outage) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_gives_up_on_a_task_the_database_cuts_short_every_time(
+    settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings.TASKS = DATABASE_QUEUE
+    waits: list[float] = []
+    monkeypatch.setattr(worker.time, "sleep", waits.append)
+    result = worker_tasks.email_then_always_lose_database.enqueue(str(tmp_path), "ann@example.org")
+    call_command("worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
+    assert _runs(tmp_path) == worker.MAX_ATTEMPTS
+    assert _status(result.id) == TaskResultStatus.FAILED
+    assert mail.outbox == []
+    # Failing again straight after each reconnection is one outage: one warning, longer waits.
+    assert waits == [1, 2, 4, 8, 16]
     outage = [r for r in caplog.records if r.levelname == "WARNING" and "not reachable" in r.msg]
     assert len(outage) == 1
 

@@ -51,3 +51,11 @@ def email_then_fail(folder: str, to: str) -> int:
     _record_run(Path(folder))
     EmailMessage("Worker test", "Failing run", to=[to]).send()
     raise ValueError("a task bug")
+
+
+@task()
+def email_then_always_lose_database(folder: str, to: str) -> int:
+    """Email `to`, then fail the way a dropped connection does, every time."""
+    _record_run(Path(folder))
+    EmailMessage("Worker test", "Never sent", to=[to]).send()
+    raise OperationalError("server closed the connection unexpectedly")
