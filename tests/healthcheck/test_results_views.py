@@ -558,7 +558,11 @@ def _listed_groups(client: Client, round: Round) -> dict[str, Any]:
     printable = page_text(client.get(reverse("healthcheck-print-results", args=[round.pk])))
     api = json.loads(client.get(f"/api/v1/rounds/{round.pk}/results").content)
     _, *rows = xlsx_rows(client, round)["Groups"]
+    progress = client.get(reverse("healthcheck-view-round", args=[round.pk])).context["progress"]
     return {
+        "round page": sorted(
+            (b["label"], name, n is None) for b in progress["breakdowns"] for name, n in b["groups"]
+        ),
         # Shown groups come largest first; their sizes are shown, so only the set must match.
         "page": sorted(
             (g["by"], g["name"], g["suppressed"]) for g in page.context["results"]["groups"]
@@ -591,4 +595,5 @@ def test_it_lists_the_same_groups_whether_or_not_a_lone_member_answered(
     assert ("organisation", "Constabulary", True) in answered["page"]
     assert ("sector", "Police and community safety", True) in answered["api"]
     assert "Constabulary" in answered["print hidden"]
+    assert ("Sector", "Police and community safety", True) in answered["round page"]
     assert silent == answered
