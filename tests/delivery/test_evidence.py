@@ -14,7 +14,7 @@ from partnerwell.delivery.risks import risks_reviewed
 from partnerwell.healthcheck.evidence import indicators
 from partnerwell.healthcheck.models import Framework
 from partnerwell.healthcheck.results import round_results
-from tests.healthcheck.builders import add_member, answer, make_round
+from tests.healthcheck.builders import add_member, answer, close_and_seal, make_round
 
 ON = dt.date(2026, 3, 10)
 
@@ -80,6 +80,8 @@ def _rated(partnership: Partnership, framework: Framework, organisation: Organis
     answers = {"gg-rk-1": value, "gg-rk-2": value, "gg-rk-3": 6 - value}
     for _ in range(3):
         answer(round, add_member(partnership, organisation, side="Staff side"), answers)
+    # Results appear once a round has closed (and its answers are sealed).
+    close_and_seal(round)
     return round
 
 

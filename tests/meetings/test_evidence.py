@@ -27,7 +27,7 @@ from partnerwell.meetings.models import (
 )
 from partnerwell.meetings.services import papers_due, settings_for
 from tests.conftest import _join, _person
-from tests.healthcheck.builders import add_member, answer, make_round
+from tests.healthcheck.builders import add_member, answer, close_and_seal, make_round
 from tests.meetings.conftest import make_meeting
 
 KEYS = (
@@ -388,6 +388,8 @@ def _rated(partnership: Partnership, framework: Framework, organisation: Organis
     answers = {f"msp-agd-{n}": value for n in range(1, 5)}
     for _ in range(3):
         answer(round, add_member(partnership, organisation, side="Staff side"), answers)
+    # Results appear once a round has closed (and its answers are sealed).
+    close_and_seal(round)
     return round
 
 
