@@ -38,6 +38,8 @@ def _django(argv: list[str]) -> None:
 WORKER_MAX_BACKOFF = 30.0
 # A worker that ran this long before exiting starts the backoff afresh.
 WORKER_STEADY_SECONDS = 60.0
+# How long a stopping worker may take to finish its task before it is killed.
+WORKER_STOP_SECONDS = 30
 
 
 def _log(message: str) -> None:
@@ -64,7 +66,7 @@ class _Supervisor:
         _log(f"task worker started (pid {self.worker.pid})")
 
     def stop(self, signum: int, frame: object) -> None:
-        """SIGTERM from a service manager: stop the server; the worker follows."""
+        """SIGTERM from a service manager or Ctrl+C: stop the server; the worker follows."""
         self.stopping = True
         if self.server is not None and self.server.poll() is None:
             self.server.send_signal(signal.SIGTERM)
@@ -90,19 +92,25 @@ class _Supervisor:
         worker = self.worker
         if worker is None or worker.poll() is not None:
             return
+        # The worker finishes the task in hand first (killed, its task would stay RUNNING).
         worker.terminate()
         try:
-            worker.wait(timeout=10)
+            worker.wait(timeout=WORKER_STOP_SECONDS)
         except subprocess.TimeoutExpired:
-            _log(f"task worker (pid {worker.pid}) did not stop in 10 s; killing it")
+            _log(f"task worker (pid {worker.pid}) did not stop in time; killing it")
             worker.kill()
             worker.wait()
 
     def run(self) -> int:
+        # Handled explicitly (not as KeyboardInterrupt), so that a worker stopping on Ctrl+C
+        # is never mistaken for one that died, even where SIGINT started out ignored.
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
         if self.worker_command is not None:
             self.start_worker()
         self.server = subprocess.Popen(self.server_command)  # noqa: S603 - our own arguments
-        signal.signal(signal.SIGTERM, self.stop)
+        if self.stopping:
+            self.server.terminate()
         try:
             while True:
                 try:
@@ -110,11 +118,6 @@ class _Supervisor:
                 except subprocess.TimeoutExpired:
                     if not self.stopping:
                         self.watch_worker()
-        except KeyboardInterrupt:
-            # Ctrl+C reaches the children too; wait for the server to finish.
-            self.stopping = True
-            self.server.send_signal(signal.SIGINT)
-            return self.server.wait()
         finally:
             self.stop_worker()
 

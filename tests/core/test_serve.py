@@ -148,6 +148,21 @@ def test_it_starts_the_worker_again_when_it_dies(
     _wait_for(lambda: not _alive(second), "the worker to stop", log)
 
 
+def test_it_stops_with_its_worker_on_ctrl_c(
+    debug_serve: tuple[subprocess.Popen[bytes], Path],
+) -> None:
+    serve, log = debug_serve
+    _wait_for(lambda: "Starting worker" in log.read_text(), "the worker to start", log)
+    worker = _worker_pids(log)[0]
+    # Ctrl+C in a terminal signals the whole foreground group: serve and its children.
+    os.killpg(serve.pid, signal.SIGINT)
+    assert serve.wait(timeout=45) is not None
+    _wait_for(lambda: not _alive(worker), "the worker to stop", log)
+    # The worker that stopped on Ctrl+C was not taken for one that died.
+    assert "starting it again" not in log.read_text()
+    assert _worker_pids(log) == [worker]
+
+
 def test_it_hides_the_server_software_and_keeps_links_out_of_the_access_log(
     tmp_path: Path, migrated: Path
 ) -> None:
