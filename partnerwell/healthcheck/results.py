@@ -12,10 +12,11 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from partnerwell.core.models import Sector
+from partnerwell.healthcheck.access import results_visible
 from partnerwell.healthcheck.disclosure import hidden_groups
 from partnerwell.healthcheck.evidence import evidence_for
 from partnerwell.healthcheck.models import (
@@ -44,6 +45,7 @@ BREAKDOWNS = ("side", "sector", "organisation")
 
 
 def _round_number(value: float | None) -> float | None:
+    """For display only: every score, band and mean is computed from unrounded values."""
     return None if value is None else builtins.round(value, 1)
 
 
@@ -87,7 +89,11 @@ def _statement_stats(
 
 
 def previous_round(round: Round) -> Round | None:
-    """The latest earlier round of the same framework (any version) for the partnership."""
+    """The latest earlier closed round of the same framework (any version) for the partnership.
+
+    A round still open is never compared with: its results are not shown (access.results_visible).
+    """
+    now = timezone.now()
     return (
         Round.objects.filter(
             partnership_id=round.partnership_id,
@@ -95,6 +101,7 @@ def previous_round(round: Round) -> Round | None:
             framework__key=round.framework.key,
             opens_at__lt=round.opens_at,
         )
+        .filter(Q(closed_early_at__lte=now) | Q(closes_at__lte=now))
         .exclude(pk=round.pk)
         .select_related("framework")
         .order_by("-opens_at")
@@ -142,6 +149,8 @@ def round_results(round: Round, *, headline: bool = False) -> dict[str, Any]:
     """
     # A closed round's held answers go into the results (in random order) before any reading.
     round_seal_due(round)
+    if not results_visible(round):
+        return _pending(round)
     framework = round.framework
     statements = list(
         Statement.objects.filter(framework=framework).select_related("principle__area")
@@ -154,8 +163,7 @@ def round_results(round: Round, *, headline: bool = False) -> dict[str, Any]:
     visible = responded >= floor
     invited = round.invited_count
 
-    areas = _score_items(statements, stats, distribution, visible)
-    overall = combine(a["score"] for a in areas) if visible else None
+    areas, overall, exact = _score_items(statements, stats, distribution, visible)
     change = _change(round, statements, visible)
     groups: list[dict[str, Any]] = []
     gaps: list[dict[str, Any]] = []
@@ -165,21 +173,11 @@ def round_results(round: Round, *, headline: bool = False) -> dict[str, Any]:
         groups, gaps = _groups(round, statements, combos, floor, visible)
         comments = _comments(round, framework, visible)
         as_of = min(timezone.localdate(), timezone.localdate(round.effective_close))
-        evidence = evidence_for(round.partnership, areas, as_of) if visible else []
+        evidence = evidence_for(round.partnership, areas, as_of, exact) if visible else []
     return {
-        "round": {
-            "id": round.pk,
-            "title": round.title,
-            "framework": {
-                "key": framework.key,
-                "version": framework.version,
-                "title": framework.title,
-            },
-            "status": round.status,
-            "invited": invited,
-            "responded": responded,
-        },
+        "round": _summary(round, invited, responded),
         "anonymity_floor": floor,
+        "pending": False,
         "suppressed": not visible,
         "overall": {"score": _round_number(overall), "band": band(overall)},
         "areas": areas,
@@ -191,18 +189,60 @@ def round_results(round: Round, *, headline: bool = False) -> dict[str, Any]:
     }
 
 
+def _summary(round: Round, invited: int, responded: int) -> dict[str, Any]:
+    framework = round.framework
+    return {
+        "id": round.pk,
+        "title": round.title,
+        "framework": {
+            "key": framework.key,
+            "version": framework.version,
+            "title": framework.title,
+        },
+        "status": round.status,
+        "closes_at": round.effective_close,
+        "invited": invited,
+        "responded": responded,
+    }
+
+
+def _pending(round: Round) -> dict[str, Any]:
+    """What anyone may see of a round not yet closed: how many have answered, nothing else.
+
+    No score, answer count, group, gap, comment or change: compared before and
+    after one person answers, any of them would give that person's answers away.
+    """
+    return {
+        "round": _summary(round, round.invited_count, round.answered_count),
+        "anonymity_floor": round.anonymity_floor,
+        "pending": True,
+        "suppressed": True,
+        "overall": {"score": None, "band": None},
+        "areas": [],
+        "groups": [],
+        "gaps": [],
+        "change": {"previous_round": None, "principles": []},
+        "comments": [],
+        "evidence": [],
+    }
+
+
 def _score_items(
     statements: list[Statement],
     stats: dict[Any, StatementAgg],
     distribution: dict[int, dict[int | None, int]],
     visible: bool,
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], float | None, dict[str, float | None]]:
+    """The areas with their principles and statements, the overall score, and each
+    principle's unrounded score. Every level is computed from the unrounded level
+    below, and every band from the unrounded score; rounding is for display only."""
     empty = StatementAgg(n=0, total=0.0, total_sq=0.0, dont_know=0)
     by_principle: dict[int, list[tuple[Statement, Any]]] = defaultdict(list)
     for s in statements:
         result = statement_result(stats.get(s.pk, empty) if visible else empty, s.scale)
         by_principle[s.principle_id].append((s, result))
     areas: dict[int, dict[str, Any]] = {}
+    exact: dict[int, float | None] = {}
     for s in statements:
         principle = s.principle
         area = principle.area
@@ -213,6 +253,7 @@ def _score_items(
             continue
         items = by_principle[principle.pk]
         p_result = principle_result(r for _, r in items)
+        exact[principle.pk] = p_result.score
         principles[principle.pk] = {
             "id": principle.pk,
             "key": principle.key,
@@ -228,13 +269,17 @@ def _score_items(
             ],
         }
     scored: list[dict[str, Any]] = []
+    area_scores: list[float | None] = []
     for entry in areas.values():
         listed = list(entry["principles"].values())
-        score = combine(p["score"] for p in listed)
+        score = combine(exact[p["id"]] for p in listed)
+        area_scores.append(score)
         scored.append(
             {**entry, "score": _round_number(score), "band": band(score), "principles": listed}
         )
-    return scored
+    overall = combine(area_scores)
+    by_key = {p["key"]: exact[p["id"]] for a in scored for p in a["principles"]}
+    return scored, overall, by_key
 
 
 def _statement(s: Statement, r: Any, counts: dict[int | None, int]) -> dict[str, Any]:
@@ -274,11 +319,15 @@ def _groups(
     principles = _principles(statements)
     principle_of = {s.pk: s.principle for s in statements}
     counts_by, hidden_by = _group_selection(round, combos, floor, visible)
-    sums = _group_sums(round, any(set(c) - hidden_by[b] for b, c in counts_by.items()))
+    needed = any(set(c) - hidden_by[b] for b, c in counts_by.items())
+    sums = _group_sums(round, needed)
+    spreads = _group_respondent_stats(round, needed)
 
     groups: list[dict[str, Any]] = []
     gaps: list[dict[str, Any]] = []
     titles = {p.key: p.title for p in principles}
+    shown_scores: dict[str, dict[str, dict[str, float | None]]] = {}
+    shown_stats: dict[str, dict[str, dict[str, GroupStats]]] = {}
     for by, counts in counts_by.items():
         hidden = hidden_by[by]
         scores = {
@@ -291,18 +340,79 @@ def _groups(
             counts, key=lambda g: (g in hidden, -counts[g] if g in scores else 0, g)
         ):
             groups.append(_group_entry(by, name, counts[name], scores.get(name), principles))
-        labelled = {_group_label(by, g): scores[g] for g in scores}
-        for gap in group_gaps(labelled):
-            gaps.append(
-                {
-                    "by": by,
-                    "principle": gap.principle,
-                    "principle_title": titles.get(gap.principle, gap.principle),
-                    "groups": [gap.group_a, gap.group_b],
-                    "difference": _round_number(gap.difference),
-                }
-            )
+        shown_scores[by] = {_group_label(by, g): scores[g] for g in scores}
+        shown_stats[by] = {_group_label(by, g): _sum_cells(spreads, by, g) for g in scores}
+    # One family for the whole round: Holm's correction runs over every gap tested.
+    for gap in group_gaps(shown_stats, shown_scores):
+        gaps.append(
+            {
+                "by": gap.by,
+                "principle": gap.principle,
+                "principle_title": titles.get(gap.principle, gap.principle),
+                "groups": [gap.group_a, gap.group_b],
+                "difference": _round_number(gap.difference),
+                "p_value": None if gap.p_value is None else builtins.round(gap.p_value, 4),
+                "beyond_noise": True,
+            }
+        )
     return groups, gaps
+
+
+def _sum_cells(
+    spreads: dict[tuple[str, str, str], dict[str, GroupStats]], by: str, name: str
+) -> dict[str, GroupStats]:
+    """A group's respondent principle-score sums: the sums of its finest cells."""
+    index = BREAKDOWNS.index(by)
+    totals: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    for cell, per_principle in spreads.items():
+        if cell[index] != name:
+            continue
+        for key, st in per_principle.items():
+            entry = totals[key]
+            entry[0] += st.n
+            entry[1] += st.total
+            entry[2] += st.total_sq
+    return {k: GroupStats(n=int(n), total=t, total_sq=sq) for k, (n, t, sq) in totals.items()}
+
+
+def _group_respondent_stats(
+    round: Round, needed: bool
+) -> dict[tuple[str, str, str], dict[str, GroupStats]]:
+    """Per (side, sector, organisation) and principle key: COUNT, SUM and SUM of squares
+    of the respondents' principle scores, from one grouped query; the gap tests use them.
+
+    A respondent's principle score is the mean of their own answers to the
+    principle's statements ("don't know" left out).
+    """
+    if not needed:
+        return {}
+    rating = Rating._meta.db_table
+    response = Response._meta.db_table
+    principle = Statement._meta.get_field("principle").related_model._meta.db_table  # type: ignore[union-attr]
+    sql = f"""
+        WITH resp AS MATERIALIZED (
+            SELECT id, side, sector, organisation FROM {response} WHERE round_id = %s
+        )
+        SELECT resp.side, resp.sector, resp.organisation, p.key,
+               COUNT(*), SUM(t.ps), SUM(t.ps * t.ps)
+        FROM (
+            SELECT r.response_id, r.principle_id, AVG(r.value) AS ps
+            FROM {rating} r
+            WHERE r.round_id = %s AND r.value IS NOT NULL
+            GROUP BY r.response_id, r.principle_id
+        ) t
+        JOIN resp ON resp.id = t.response_id
+        JOIN {principle} p ON p.id = t.principle_id
+        GROUP BY resp.side, resp.sector, resp.organisation, p.key
+    """  # noqa: S608 - table names come from our models; values are parameters
+    stats: dict[tuple[str, str, str], dict[str, GroupStats]] = defaultdict(dict)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [round.pk, round.pk])
+        for side, sector, organisation, key, n, total, total_sq in cursor.fetchall():
+            stats[(side or "", sector or "", organisation or "")][key] = GroupStats(
+                n=int(n), total=float(total), total_sq=float(total_sq)
+            )
+    return stats
 
 
 def group_counts(round: Round) -> dict[str, list[tuple[str, int | None]]]:

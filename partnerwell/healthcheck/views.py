@@ -12,6 +12,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from partnerwell.core import access as core_access
@@ -116,9 +117,11 @@ def _progress(round: Round) -> dict[str, Any]:
     """Response counts overall and per group, with small groups hidden."""
     responded = round.answered_count
     breakdowns = []
+    # While open, a group's count rising by one would say which group just answered.
+    shown = (("side", "Side"), ("sector", "Sector")) if access.results_visible(round) else ()
     # Per-group counts come from the sealed results, with the results' own groups and hiding.
-    listed = group_counts(round)
-    for by, label in (("side", "Side"), ("sector", "Sector")):
+    listed = group_counts(round) if shown else {}
+    for by, label in shown:
         if by in listed:
             breakdowns.append({"label": label, "groups": listed[by]})
     return {
@@ -213,6 +216,11 @@ def print_links(request: HttpRequest, round_id: int) -> HttpResponse:
 
 # Results -------------------------------------------------------------------------
 
+_PENDING = _(
+    "The results appear when the health check closes, for everyone, managers included. "
+    "Come back then to download them or mark items to discuss."
+)
+
 
 def _results_context(request: HttpRequest, round_id: int) -> dict[str, Any]:
     user = _user(request)
@@ -273,6 +281,9 @@ def export_results_xlsx(request: HttpRequest, round_id: int) -> HttpResponse:
 
     context = _results_context(request, round_id)
     round = context["round"]
+    if context["results"]["pending"]:
+        messages.error(request, _PENDING)
+        return redirect("healthcheck-view-results", round.pk)
     response = HttpResponse(
         results_xlsx(context["results"], partnership_name=round.partnership.name),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -286,6 +297,9 @@ def export_results_xlsx(request: HttpRequest, round_id: int) -> HttpResponse:
 def mark_discuss(request: HttpRequest, round_id: int) -> HttpResponse:
     user = _user(request)
     round = access.get_round(user, round_id)
+    if not access.results_visible(round):
+        messages.error(request, _PENDING)
+        return redirect("healthcheck-view-results", round.pk)
     form = DiscussForm(request.POST)
     if form.is_valid():
         principle = round.framework.principles.filter(pk=form.cleaned_data["principle"]).first()
@@ -606,6 +620,9 @@ def request_results_pdf(request: HttpRequest, round_id: int) -> HttpResponse:
 
     user = _user(request)
     round = access.get_round(user, round_id)
+    if not access.results_visible(round):
+        messages.error(request, _PENDING)
+        return redirect("healthcheck-view-results", round.pk)
     export = ResultsPdf.objects.create(round=round, requested_by=user)
     transaction.on_commit(lambda: build_results_pdf.enqueue(pdf_id=export.pk))
     return redirect("healthcheck-view-results-pdf", round.pk, export.pk)

@@ -231,6 +231,8 @@ def make_results() -> dict[str, Any]:
                 "principle_title": "Honest conversations",
                 "groups": ["Commissioners", "Providers"],
                 "difference": 23.3,
+                "p_value": 0.0031,
+                "beyond_noise": True,
             },
         ],
         "change": {

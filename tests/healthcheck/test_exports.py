@@ -124,7 +124,7 @@ def test_it_writes_the_word_hidden_and_no_numbers_for_suppressed_groups() -> Non
 def test_it_writes_no_scores_at_all_for_a_suppressed_round() -> None:
     wb = workbook(suppressed_results())
     summary = {row[0]: row[1] for row in rows(wb, "Summary") if row[0]}
-    assert summary["Scores hidden (too few answers)"] == "Yes"
+    assert summary["Scores hidden (too few answers, or still open)"] == "Yes"
     assert summary["Overall score"] is None
     for sheet, columns in (
         ("Principles", ("Score", "Spread", "Agreement")),
@@ -145,6 +145,7 @@ def test_it_writes_gaps_and_change() -> None:
             "Group A": "Commissioners",
             "Group B": "Providers",
             "Difference": 23.3,
+            "p-value": 0.0031,
         },
     ]
     change = as_dicts(wb, "Change")

@@ -19,6 +19,7 @@ from tests.healthcheck.builders import (
     OUTLINE,
     add_member,
     answer,
+    close_and_seal,
     make_round,
     outline_framework,
     page_text,
@@ -276,6 +277,7 @@ def test_it_compares_rounds_of_two_versions_on_their_shared_statements(
     after = make_round(partnership_a, second, title="This year")
     for _ in range(4):
         answer(after, add_member(partnership_a, council), 5)
+    close_and_seal(after)
 
     results = alice_client.get(reverse("healthcheck-view-results", args=[after.pk])).context[
         "results"

@@ -335,6 +335,8 @@ def test_it_gives_results_with_exactly_the_documented_keys(
     round = make_round(partnership_a, outline_framework(partnership_a))
     for value in (2, 4, 5):
         answer(round, add_member(partnership_a, bob.memberships.get().organisation), value)
+    # Results appear only once a round has closed.
+    close_and_seal(round)
 
     response = Api(bob).get(f"/rounds/{round.pk}/results")
 

@@ -24,6 +24,7 @@ from partnerwell.healthcheck.models import DiscussionItem, Framework, ResultsPdf
 from tests.healthcheck.builders import (
     add_member,
     answer,
+    close_and_seal,
     make_round,
     outline_framework,
     page_text,
@@ -85,6 +86,8 @@ def answered(
         if number == 0:
             comments = {framework.areas.get(order=0).key: "Officers set the agenda."}
         answer(round, membership, answers_for(keys, trust, split, 4), comments)
+    # Results appear only once a round has closed.
+    close_and_seal(round)
     return round
 
 
@@ -97,6 +100,7 @@ def too_few(
     for value in (2, 3):
         membership = add_member(partnership_a, charity, side="Staff side")
         answer(round, membership, value, {framework.areas.get(order=0).key: f"Comment {value}"})
+    close_and_seal(round)
     return round
 
 
@@ -179,6 +183,8 @@ def test_it_shows_scores_disputes_and_gaps(alice_client: Client, answered: Round
     ]
     assert "Where groups see things differently" in text
     assert "Trust: Management side scores it 75 points higher than Staff side (by side)" in text
+    assert side_gaps[0]["p_value"] == 0.0159
+    assert "Beyond chance (p = 0.016, after allowing for every gap tested)" in text
 
 
 def test_it_shows_no_gap_for_a_small_difference(
@@ -197,6 +203,7 @@ def test_it_shows_no_gap_for_a_small_difference(
         (union, "Staff side", 3),
     ]:
         answer(round, add_member(partnership_a, organisation, side=side), value)
+    close_and_seal(round)
 
     response = alice_client.get(reverse("healthcheck-view-results", args=[round.pk]))
 
@@ -286,7 +293,8 @@ def test_it_hides_every_score_below_the_floor(
     sheets = xlsx_rows(alice_client, too_few)
     summary = dict(row[:2] for row in sheets["Summary"] if row and row[0])
     assert summary["Overall score"] is None
-    assert summary["Scores hidden (too few answers)"] == "Yes"
+    assert summary["Scores hidden (too few answers, or still open)"] == "Yes"
+    assert summary["Results wait for the round to close"] == "No"
     for title, rows in sheets.items():
         if title == "Summary":
             continue
@@ -305,7 +313,9 @@ def test_it_exports_the_results_as_a_workbook(alice_client: Client, answered: Ro
     assert {"Summary", "Principles", "Statements", "Groups", "Gaps", "Comments"} <= set(sheets)
     principles = {row[2]: row for row in sheets["Principles"][1:]}
     assert principles["Results"][3] == 75.0
-    assert any(row[0] == "Side" and row[-1] == 75.0 for row in sheets["Gaps"][1:])
+    assert sheets["Gaps"][0][5:] == ("Difference", "p-value")
+    # Four unanimous against five unanimous: 2 splits in 126 are as extreme, p = 0.0159.
+    assert [(row[0], row[5], row[6]) for row in sheets["Gaps"][1:]] == [("Side", 75.0, 0.0159)]
 
 
 def test_it_builds_a_pdf_for_whoever_asked(
@@ -459,6 +469,7 @@ def test_it_flags_a_big_change_as_beyond_noise_but_not_a_tiny_one(
         # Trust moves from 2-3 to 4-5; one person moves decisions from 3 to 4; delivery stays.
         nudged = 4 if number == 1 else decisions
         answer(after, add_member(partnership_a, council), answers_for(keys, low + 2, nudged, 4))
+    close_and_seal(after)
 
     response = alice_client.get(reverse("healthcheck-view-results", args=[after.pk]))
 
@@ -498,6 +509,7 @@ def test_it_lists_comments_without_saying_who_wrote_them(
     answer(round, writer, 4, {area: "The chair listens well."})
     for _ in range(3):
         answer(round, add_member(partnership_a, council), 4)
+    close_and_seal(round)
 
     response = alice_client.get(reverse("healthcheck-view-results", args=[round.pk]))
 
@@ -534,6 +546,7 @@ def test_it_costs_the_same_queries_for_5_or_40_answers(
                 answers_for(keys, 1 + number % 5, 1 + number % 3, None if number % 4 else 2),
                 {area: f"Comment {number}"},
             )
+        close_and_seal(round)
         rounds.append(round)
     DiscussionItem.objects.create(
         round=rounds[1], principle=rounds[1].framework.principles.all()[0], marked_by=alice
