@@ -258,6 +258,40 @@ def test_it_closes_a_vote_and_then_shows_results(
     assert results["breakdown"] is None
 
 
+def test_it_reveals_only_the_turnout_before_and_after_one_ballot_while_open(
+    alice_api: ApiClient,
+    vote: PriorityVote,
+    candidates: list[Priority],
+    partnership_a: Partnership,
+    union: Organisation,
+) -> None:
+    def everything() -> tuple[int, int, dict[str, Any], dict[str, Any]]:
+        results = alice_api.get(f"/votes/{vote.pk}/results").json()
+        detail = alice_api.get(f"/votes/{vote.pk}").json()
+        return results.pop("ballots"), detail.pop("voted"), results, detail
+
+    for _ in range(4):
+        voter = add_member(partnership_a, union, "Staff side")
+        api_client_for(voter).post(f"/votes/{vote.pk}/ballots", scores(candidates, 10, 0))
+    before = everything()
+    # One more ballot, all ten points on Beta, from the management side.
+    voter = add_member(partnership_a, union, "Management side")
+    assert (
+        api_client_for(voter)
+        .post(f"/votes/{vote.pk}/ballots", scores(candidates, 0, 10))
+        .status_code
+        == 201
+    )
+    after = everything()
+
+    # The manager sees the turnout go up by one, and nothing else move.
+    assert (before[0], after[0]) == (4, 5)
+    assert (before[1], after[1]) == (4, 5)
+    assert before[2:] == after[2:]
+    assert after[2]["published"] is False
+    assert after[2]["candidates"] == [] and after[2]["breakdown"] is None
+
+
 def test_it_moves_the_closing_time_of_an_open_vote(
     alice_api: ApiClient, vote: PriorityVote
 ) -> None:
