@@ -10,9 +10,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from partnerwell.core.models import Membership, Partnership, User
+from partnerwell.core.markdown import render_markdown
+from partnerwell.core.models import Membership, Organisation, Partnership, User
 from partnerwell.delivery import priorities as services
 from partnerwell.delivery.models import Priority
+from tests.api.conftest import api_client_for
 from tests.healthcheck.builders import invite, make_round, outline_framework, statement_keys
 from tests.security.markers import FULL, MARK, check_html
 
@@ -87,3 +89,29 @@ def test_it_shows_a_custom_statement_as_text_in_the_question_and_the_error(
     # The error names the statement twice (summary and message), the question once more.
     assert unanswered.content.decode().count("&lt;script&gt;pwmark()") >= 3
     assert MARK in question.content.decode()
+
+
+def test_it_strips_htmx_handlers_and_script_links_from_markdown() -> None:
+    text = (
+        f"{FULL}\n\n"
+        '<a href="/members/1/edit/" hx-post="/members/1/edit/" hx-trigger="load" '
+        'data-pwmark="a" onclick="pwmark()">x</a>\n\n'
+        "[click](javascript:pwmark()) and [fine](https://example.org/)"
+    )
+
+    html = render_markdown(text)
+
+    findings = check_html(html, "markdown")
+    assert findings.problems == []
+    assert "hx-" not in html and "data-" not in html and "onclick" not in html
+    assert '<a href="https://example.org/"' in html
+
+
+def test_it_refuses_a_script_address_as_a_website_through_the_api(alice: User) -> None:
+    response = api_client_for(alice).post(
+        "/organisations",
+        {"name": "Scripted", "sector": "voluntary", "website": "javascript:pwmark()"},
+    )
+
+    assert 400 <= response.status_code < 500
+    assert not Organisation.objects.filter(name="Scripted").exists()
