@@ -11,15 +11,34 @@ import csv
 import datetime as dt
 import io
 import zipfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
 
 from partnerwell.core.models import Organisation, Partnership, Role, Sector
 
 MAX_ROWS = 20_000
+
+# Limits on an XLSX workbook, checked from the zip's directory before openpyxl opens
+# it and cell by cell while it streams: a 0.75 MB file once unpacked into a sheet that
+# held the import 38 s and 540 MB. A member list (up to 11 columns) or a measure's
+# values fits well inside them; bench/import_bench.py measures the worst file they let
+# through. Rows are MAX_ROWS plus the heading, as for CSV.
+XLSX_MAX_COLUMNS = 50
+# Cells the sheet stores, filled or only formatted: 20,000 members x 11 columns fits.
+XLSX_MAX_CELLS = 250_000
+# Everything in the workbook once unpacked; a 20,000-row member list is about 10 MB.
+XLSX_MAX_UNPACKED_MB = 40
+# Parts in the zip (a workbook of one sheet has about ten).
+XLSX_MAX_PARTS = 500
+# XML elements in the sheet: a cell is at most about four (c, v, is, t), plus rows and the
+# sheet's settings. Bounds the time spent on a sheet of tiny empty elements.
+_XLSX_MAX_ELEMENTS = 4 * XLSX_MAX_CELLS + 2 * (MAX_ROWS + 1) + 10_000
 
 # Accepted spellings of each column heading, after lower-casing and trimming.
 COLUMNS: dict[str, set[str]] = {
@@ -106,22 +125,129 @@ def read_table(data: bytes, filename: str) -> list[tuple[int, list[str]]]:
     return rows
 
 
-def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
+def _too_big() -> ImportFileError:
+    return ImportFileError(
+        _(
+            "This Excel file is too big to import: a sheet may have up to %(rows)s rows, "
+            "%(columns)s columns and %(cells)s cells, and the workbook up to %(mb)s MB once "
+            "unpacked. Delete empty or formatted rows and columns below and beside your "
+            "list, or split it into smaller files, and upload it again."
+        )
+        % {
+            "rows": f"{MAX_ROWS + 1:,}",
+            "columns": XLSX_MAX_COLUMNS,
+            "cells": f"{XLSX_MAX_CELLS:,}",
+            "mb": XLSX_MAX_UNPACKED_MB,
+        }
+    )
 
+
+def _check_zip(data: bytes) -> None:
+    """Refuse a workbook whose parts would unpack too large, from the zip directory alone.
+
+    zipfile never inflates a part beyond the size its directory entry declares (it
+    stops there and the checksum fails), so the declared sizes are a safe bound.
+    """
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ImportFileError("This Excel file cannot be opened; save it again as XLSX.") from exc
-    sheet = workbook.worksheets[0]
-    rows: list[tuple[int, list[str]]] = []
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        cells = ["" if v is None else str(v).strip() for v in values]
-        rows.append((number, cells))
-        if len(rows) > MAX_ROWS + 1:
-            break
-    workbook.close()
-    return rows
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ImportFileError(
+            _("This Excel file cannot be opened; save it again as XLSX.")
+        ) from exc
+    unpacked = sum(part.file_size for part in parts)
+    if len(parts) > XLSX_MAX_PARTS or unpacked > XLSX_MAX_UNPACKED_MB * 1024 * 1024:
+        raise _too_big()
+
+
+def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
+    """The first sheet's rows, read as a stream within the XLSX limits above."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+
+    _check_zip(data)
+    unreadable = ImportFileError(_("This Excel file cannot be opened; save it again as XLSX."))
+    rows: dict[int, list[str]] = {}
+    try:
+        # openpyxl's load_workbook is not used: in read-only mode it reads a whole sheet
+        # that declares no size just to measure it. These are its steps up to that one.
+        reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        sheets = [
+            rel.target
+            for _sheet, rel in reader.parser.find_sheets()
+            if rel.target in reader.valid_files and "chartsheet" not in rel.Type
+        ]
+        if not sheets:
+            raise unreadable
+        with reader.archive.open(sheets[0]) as source:
+            for line, column, value in _stream_cells(source, reader):
+                cells = rows.setdefault(line, [])
+                cells.extend([""] * (column - 1 - len(cells)))
+                cells.append("" if value is None else str(value).strip())
+    # SyntaxError covers bad XML and, with defusedxml, entity declarations.
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, IndexError, SyntaxError) as exc:
+        raise unreadable from exc
+    return sorted(rows.items())
+
+
+def _stream_cells(source: Any, reader: Any) -> Iterator[tuple[int, int, object]]:
+    """(line, column, value) of every filled cell, refusing the sheet at the first cell,
+    row or XML element beyond the limits.
+
+    openpyxl's own row reader pads every row to the width the sheet declares and
+    builds a whole row before handing it over, which is how a tiny file became
+    hundreds of megabytes; this walks the XML one element at a time and drops each
+    as soon as it is read, so memory stays flat. Values are converted by openpyxl's
+    own cell parser (shared strings, dates, booleans).
+    """
+    from openpyxl.worksheet._reader import CELL_TAG, ROW_TAG, WorkSheetParser
+    from openpyxl.xml.functions import iterparse
+
+    parser = WorkSheetParser(
+        source,
+        reader.shared_strings,
+        data_only=True,
+        epoch=reader.wb.epoch,
+        date_formats=reader.wb._date_formats,
+        timedelta_formats=reader.wb._timedelta_formats,
+    )
+    cells = elements = 0
+    # The open elements, outermost first; inside a cell, its parts wait for the cell.
+    open_elements: list[Any] = []
+    in_cell = False
+    for event, element in iterparse(source, events=("start", "end")):
+        if event == "start":
+            open_elements.append(element)
+            if element.tag == CELL_TAG:
+                in_cell = True
+            elif element.tag == ROW_TAG:
+                number = element.get("r")
+                parser.row_counter = int(number) if number else parser.row_counter + 1
+                parser.col_counter = 0
+                if parser.row_counter > MAX_ROWS + 1:
+                    raise _too_big()
+            continue
+        open_elements.pop()
+        elements += 1
+        if elements > _XLSX_MAX_ELEMENTS:
+            raise _too_big()
+        if element.tag == CELL_TAG:
+            in_cell = False
+            cells += 1
+            cell = parser.parse_cell(element)
+            if cells > XLSX_MAX_CELLS or cell["column"] > XLSX_MAX_COLUMNS:
+                raise _too_big()
+            if cell["row"] > MAX_ROWS + 1:
+                raise _too_big()
+            if cell["value"] is not None:
+                yield cell["row"], cell["column"], cell["value"]
+        if not in_cell and open_elements:
+            # Drop what has been read; each parent holds at most one child at a time.
+            open_elements[-1].remove(element)
 
 
 def _column_map(heading: list[str]) -> tuple[dict[str, int], list[str]]:
