@@ -181,7 +181,7 @@ def test_it_hides_the_server_software_and_keeps_links_out_of_the_access_log(
 
         def fetch(path: str) -> dict[str, str]:
             try:
-                with urllib.request.urlopen(base + path, timeout=10) as response:  # noqa: S310
+                with urllib.request.urlopen(base + path, timeout=TIMEOUT) as response:  # noqa: S310
                     return dict(response.headers)
             except urllib.error.HTTPError as error:
                 return dict(error.headers)
