@@ -60,6 +60,7 @@ This module is pure Python with no Django imports, so it can be tested alone.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -94,8 +95,13 @@ class _TooComplex(Exception):
     """The search outgrew its budget."""
 
 
-def _rref(matrix: list[list[Fraction]]) -> tuple[list[list[Fraction]], list[int]]:
-    """Reduced row echelon form and pivot columns, in exact arithmetic."""
+def _rref(matrix: Sequence[Sequence[int]]) -> tuple[list[list[int]], list[int]]:
+    """Reduced row echelon form and pivot columns, in exact whole-number arithmetic.
+
+    Each row is kept divided by the greatest common divisor of its entries,
+    which is many times faster than fractions; row i of the true reduced form
+    is the returned row i divided by its entry at pivots[i].
+    """
     rows = [list(r) for r in matrix]
     width = len(rows[0]) if rows else 0
     pivots: list[int] = []
@@ -105,12 +111,15 @@ def _rref(matrix: list[list[Fraction]]) -> tuple[list[list[Fraction]], list[int]
         if pick is None:
             continue
         rows[top], rows[pick] = rows[pick], rows[top]
-        lead = rows[top][col]
-        rows[top] = [x / lead for x in rows[top]]
-        for i in range(len(rows)):
-            if i != top and rows[i][col] != 0:
-                factor = rows[i][col]
-                rows[i] = [a - factor * b for a, b in zip(rows[i], rows[top], strict=True)]
+        head = rows[top]
+        lead = head[col]
+        for i, row in enumerate(rows):
+            factor = row[col]
+            if i == top or factor == 0:
+                continue
+            row = [lead * x - factor * y for x, y in zip(row, head, strict=True)]
+            common = math.gcd(*row)
+            rows[i] = [x // common for x in row] if common > 1 else row
         pivots.append(col)
         top += 1
         if top == len(rows):
@@ -118,31 +127,15 @@ def _rref(matrix: list[list[Fraction]]) -> tuple[list[list[Fraction]], list[int]
     return rows[:top], pivots
 
 
-def _null_space(matrix: list[list[Fraction]], width: int) -> list[list[Fraction]]:
-    """A basis of {x : matrix · x = 0}."""
-    reduced, pivots = _rref(matrix)
-    basis = []
-    for free in (c for c in range(width) if c not in pivots):
-        vector = [Fraction(0)] * width
-        vector[free] = Fraction(1)
-        for row, pivot in zip(reduced, pivots, strict=True):
-            vector[pivot] = -row[free]
-        basis.append(vector)
-    return basis
-
-
 def _solve(rows: Sequence[Sequence[int]], target: Sequence[int]) -> list[Fraction]:
     """Coefficients a with sum a_i · rows[i] = target (target is known to be in the span)."""
     width = len(rows)
-    augmented = [
-        [Fraction(rows[i][j]) for i in range(width)] + [Fraction(target[j])]
-        for j in range(len(target))
-    ]
+    augmented = [[rows[i][j] for i in range(width)] + [target[j]] for j in range(len(target))]
     reduced, pivots = _rref(augmented)
     coefficients = [Fraction(0)] * width
     for row, pivot in zip(reduced, pivots, strict=True):
         if pivot < width:
-            coefficients[pivot] = row[width]
+            coefficients[pivot] = Fraction(row[width], row[pivot])
     return coefficients
 
 
@@ -153,53 +146,71 @@ def find_attack(counts: Sequence[int], rows: Sequence[Sequence[int]], floor: int
     rows as 0/1 vectors over the same atoms. Atoms are assumed distinct (no
     two with the same membership in every row); :func:`protect` merges cells
     into atoms before calling this. Returns None when no such set exists.
+
+    How: only atoms with fewer than ``floor`` respondents ("small") can be in
+    such a set. Reduce the rows to echelon form with the other atoms' columns
+    first: the span's vectors that are zero on every other atom are exactly the
+    combinations of the reduced rows whose pivot is a small atom. Each such
+    vector is fixed by its values on those pivots, which must be 0 or 1; the
+    search tries sets of pivots, pruning any that would push a value outside
+    0..1 or the respondents to the floor.
     """
     width = len(counts)
     small = [a for a in range(width) if counts[a] < floor]
     if not small:
         return None
-    null = _null_space([[Fraction(x) for x in row] for row in rows], width)
-    # y over the small atoms is derivable iff N restricted to those atoms sends it to zero.
-    m = [[vector[a] for a in small] for vector in null]
-    reduced, pivots = _rref(m) if m else ([], [])
-    free = [c for c in range(len(small)) if c not in pivots]
-    # For each pivot atom p_i: y[p_i] = -sum over free f of reduced[i][f] * y[f].
-    coef = [[-row[f] for f in free] for row in reduced]
-    suffix_lo = [[Fraction(0)] * (len(free) + 1) for _ in coef]
-    suffix_hi = [[Fraction(0)] * (len(free) + 1) for _ in coef]
-    for i, row_coef in enumerate(coef):
-        for j in range(len(free) - 1, -1, -1):
-            suffix_lo[i][j] = suffix_lo[i][j + 1] + min(row_coef[j], Fraction(0))
-            suffix_hi[i][j] = suffix_hi[i][j + 1] + max(row_coef[j], Fraction(0))
+    order = [a for a in range(width) if counts[a] >= floor] + small
+    first_small = width - len(small)
+    reduced, pivots = _rref([[row[a] for a in order] for row in rows])
+    # Rows whose pivot is a small atom, restricted to the small atoms' columns.
+    basis = [
+        (pivot - first_small, [Fraction(x, row[pivot]) for x in row[first_small:]])
+        for row, pivot in zip(reduced, pivots, strict=True)
+        if pivot >= first_small
+    ]
+    chosen_pivots = [p for p, _ in basis]
+    others = [c for c in range(len(small)) if c not in chosen_pivots]
+    # Whole numbers for speed: every coefficient times the common denominator, so a
+    # value of 0 or 1 reads 0 or `scale`.
+    exact = [[row[c] for _, row in basis] for c in others]
+    scale = math.lcm(*(x.denominator for column in exact for x in column)) if exact else 1
+    coef = [[int(x * scale) for x in column] for column in exact]
+    steps = len(basis)
+    suffix_lo = [[0] * (steps + 1) for _ in others]
+    suffix_hi = [[0] * (steps + 1) for _ in others]
+    for i, column in enumerate(coef):
+        for j in range(steps - 1, -1, -1):
+            suffix_lo[i][j] = suffix_lo[i][j + 1] + min(column[j], 0)
+            suffix_hi[i][j] = suffix_hi[i][j + 1] + max(column[j], 0)
     visited = 0
 
-    def search(start: int, chosen: list[int], people: int, values: list[Fraction]) -> list[int]:
+    def search(start: int, chosen: list[int], people: int, values: list[int]) -> list[int]:
         nonlocal visited
-        for j in range(start, len(free)):
+        for j in range(start, steps):
             visited += 1
             if visited > SEARCH_BUDGET:
                 raise _TooComplex
-            added = people + counts[small[free[j]]]
+            added = people + counts[small[chosen_pivots[j]]]
             if added >= floor:
                 continue
-            new = [v + c[j] for v, c in zip(values, coef, strict=True)]
+            new = [v + column[j] for v, column in zip(values, coef, strict=True)]
             if any(
-                v + suffix_lo[i][j + 1] > 1 or v + suffix_hi[i][j + 1] < 0
+                v + suffix_lo[i][j + 1] > scale or v + suffix_hi[i][j + 1] < 0
                 for i, v in enumerate(new)
             ):
                 continue
-            picked = [*chosen, free[j]]
-            if all(v in (0, 1) for v in new):
-                total = added + sum(counts[small[pivots[i]]] for i, v in enumerate(new) if v == 1)
-                if total < floor:
-                    return picked + [pivots[i] for i, v in enumerate(new) if v == 1]
+            picked = [*chosen, chosen_pivots[j]]
+            if all(v == 0 or v == scale for v in new):
+                extra = [others[i] for i, v in enumerate(new) if v == scale]
+                if added + sum(counts[small[c]] for c in extra) < floor:
+                    return picked + extra
             found = search(j + 1, picked, added, new)
             if found:
                 return found
         return []
 
     try:
-        found = search(0, [], 0, [Fraction(0)] * len(coef))
+        found = search(0, [], 0, [0] * len(others))
     except _TooComplex:
         return Attack(atoms=frozenset(), respondents=0, rows=tuple(range(len(rows))))
     if not found:

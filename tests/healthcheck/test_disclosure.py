@@ -246,6 +246,32 @@ def test_it_leaves_no_set_below_the_floor_derivable_in_random_forums(
     assert all(g["n"] >= floor for g in results["shown"].values())
 
 
+@settings(max_examples=150, derandomize=True, database=None, deadline=None)
+@given(
+    st.integers(3, 6),
+    st.lists(st.integers(0, 7), min_size=1, max_size=9),
+    st.lists(st.lists(st.booleans(), min_size=9, max_size=9), max_size=6),
+)
+def test_it_finds_an_attack_exactly_when_the_attacker_does(
+    floor: int, sizes: list[int], masks: list[list[bool]]
+) -> None:
+    # Atoms are cells no shown row tells apart; merge any the random rows do not.
+    patterns: dict[tuple[bool, ...], int] = {}
+    for cell, n in enumerate(sizes):
+        key = tuple(mask[cell] for mask in masks)
+        patterns[key] = patterns.get(key, 0) + n
+    counts = list(patterns.values())
+    rows = [[int(p[i]) for p in patterns] for i in range(len(masks))] + [[1] * len(counts)]
+    cells = [("", "", str(a)) for a in range(len(counts))]
+
+    attack = find_attack(counts, rows, floor)
+
+    leaks = derivable_small_sets(cells, counts, [[Fraction(x) for x in row] for row in rows], floor)
+    assert (attack is None) == (leaks == [])
+    if attack is not None:
+        assert (attack.atoms, attack.respondents) in leaks
+
+
 # The attacker has teeth ---------------------------------------------------------------
 
 # The forum: a staff side of 8 with a trade-union sector of 7 and one voluntary-sector
