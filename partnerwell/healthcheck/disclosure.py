@@ -25,11 +25,10 @@ The method (complementary suppression across linked tables):
 4. Atoms. Every vector in the row space is constant on cells that belong to
    exactly the same shown rows (an atom), so a derivable 0/1 vector is a union
    of atoms. Working on atoms, the set is derivable iff its indicator y lies in
-   the row space of the rows restricted to atoms, i.e. N·y = 0 for a basis N
-   of the null space (exact arithmetic with fractions, no rounding).
-   Only atoms with fewer respondents than the floor can be part of a small set,
-   so the search runs over the solutions of N·y = 0 on those atoms, enumerated
-   through the free coordinates of the solution space with interval pruning.
+   the row space of the rows restricted to atoms (exact whole-number
+   arithmetic, no rounding). Only atoms with fewer respondents than the floor
+   can be part of a small set, so y is zero on every other atom; see
+   :func:`find_attack` for how those vectors are enumerated and pruned.
 5. Suppress and repeat. Primary suppression hides every group with fewer
    respondents than the floor (including groups nobody from answered). While a
    derivable small set exists, one more group is hidden: among the shown
