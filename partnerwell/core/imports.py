@@ -36,6 +36,9 @@ XLSX_MAX_CELLS = 250_000
 XLSX_MAX_UNPACKED_MB = 40
 # Parts in the zip (a workbook of one sheet has about ten).
 XLSX_MAX_PARTS = 500
+# Any part but a sheet (shared strings, styles): openpyxl reads these whole before the
+# sheet, so they are kept small; a 20,000-member list's shared strings are about 3 MB.
+XLSX_MAX_OTHER_PART_MB = 8
 # XML elements in the sheet: a cell is at most about four (c, v, is, t), plus rows and the
 # sheet's settings. Bounds the time spent on a sheet of tiny empty elements.
 _XLSX_MAX_ELEMENTS = 4 * XLSX_MAX_CELLS + 2 * (MAX_ROWS + 1) + 10_000
@@ -157,6 +160,9 @@ def _check_zip(data: bytes) -> None:
         ) from exc
     unpacked = sum(part.file_size for part in parts)
     if len(parts) > XLSX_MAX_PARTS or unpacked > XLSX_MAX_UNPACKED_MB * 1024 * 1024:
+        raise _too_big()
+    other = XLSX_MAX_OTHER_PART_MB * 1024 * 1024
+    if any(p.file_size > other and not p.filename.startswith("xl/worksheets/") for p in parts):
         raise _too_big()
 
 

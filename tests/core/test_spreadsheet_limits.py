@@ -88,6 +88,10 @@ def test_it_refuses_a_sheet_of_tiny_unknown_elements() -> None:
     assert TOO_BIG in _refused(import_bench.tiny_elements(mb=5))
 
 
+def test_it_refuses_a_huge_shared_strings_table_before_reading_it() -> None:
+    assert TOO_BIG in _refused(import_bench.shared_strings_bomb(mb=9))
+
+
 def test_it_refuses_entity_expansion() -> None:
     assert "cannot be opened" in _refused(import_bench.entity_bomb())
 
