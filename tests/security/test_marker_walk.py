@@ -136,7 +136,9 @@ def _extras(manager: User) -> tuple[str, int, dict[str, str]]:
     steps = round.framework.areas.count()
     meeting = Meeting.objects.filter(partnership=forum).order_by("starts_at").last()
     assert meeting is not None and own is not None
-    Meeting.objects.filter(pk=meeting.pk).update(review_open=True)
+    # The review open, and its shared link taking answers where the model has that switch.
+    switches = {f.name for f in Meeting._meta.fields} & {"review_open", "review_shared_link"}
+    Meeting.objects.filter(pk=meeting.pk).update(**dict.fromkeys(switches, True))
     kind = digest.sections()[0].kind
     tokens = {
         "meetings-respond-review": meeting.review_token,

@@ -42,6 +42,7 @@ NOT_FREE_TEXT = {
     "healthcheck.Invitation.nonce": "a random value the personal link is derived from",
     "healthcheck.Invitation.token_hash": "a hash",
     "healthcheck.Response.sector": "a Sector code copied from the organisation, shown by its label",
+    "healthcheck.HeldResponse.sector": "a Sector code copied from the organisation",
     "delivery.Ballot.sector": "a Sector code copied from the organisation, shown by its label",
     "meetings.Meeting.time_zone": "a time-zone name checked against zoneinfo",
     "api.AccessToken.token_hash": "a hash",
@@ -55,6 +56,7 @@ JSON_TEXT: dict[str, set[str] | None] = {
     "core.MemberImport.rows": {"name", "organisation", "side"},
     "healthcheck.Statement.anchors": None,
     "healthcheck.Response.comments": None,
+    "healthcheck.HeldResponse.comments": None,
     "healthcheck.Invitation.draft": None,
 }
 NOT_TEXT_JSON = {
@@ -62,6 +64,7 @@ NOT_TEXT_JSON = {
     "healthcheck.Principle.evidence": "indicator codes the framework file names",
     "healthcheck.Framework.extra": "settings read from the framework file, never shown",
     "healthcheck.Round.reminder_days": "numbers of days",
+    "healthcheck.HeldResponse.answers": "statement keys and numbers",
     "delivery.DigestPreference.unsubscribed": "digest section codes",
     "meetings.MeetingSettings.quorum_sectors": "Sector codes",
     "meetings.Meeting.quorum_detail": "the quorum check's own results, computed by the code",
