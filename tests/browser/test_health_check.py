@@ -246,8 +246,20 @@ def test_a_health_check_from_opening_to_results(
     finally:
         context.close()
 
-    # The manager sees everyone has answered, but not how many from each side.
+    # While the round is open the manager sees how many have answered and nothing else:
+    # no count per side, and no results.
     page.goto(round_url)
+    expect(main).to_contain_text("4 of 4 people asked have answered")
+    expect(page.get_by_role("table", name="Answers by side")).to_have_count(0)
+    page.get_by_role("link", name="See the results").click()
+    expect(main).to_contain_text("4 of 4 people asked have answered so far")
+    expect(main).to_contain_text("The results appear when the health check closes")
+    expect(page.get_by_role("table")).to_have_count(0)
+    check_page(page, "health-05a-results-while-open")
+
+    # Once it closes, the manager sees everyone has answered, but not how many from each side.
+    page.goto(round_url)
+    page.get_by_role("button", name="Close the health check now").click()
     expect(main).to_contain_text("4 of 4 people asked have answered")
     by_side = page.get_by_role("table", name="Answers by side")
     for side in ("Management side", "Staff side"):
