@@ -311,6 +311,10 @@ class Breakdown(Schema):
     by: str = Field(description="side, or sector when the partnership has no sides.")
     groups: list[GroupCount]
     hidden: int = Field(description="Groups hidden to protect anonymity.")
+    hidden_groups: list[str] = Field(
+        description="Names of the hidden groups: every group with members able to vote is "
+        "listed, shown or hidden, whether or not anyone in it voted; hidden groups have no count."
+    )
     measure: str
 
 

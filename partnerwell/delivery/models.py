@@ -71,6 +71,9 @@ class PriorityVote(models.Model):
     anonymity_floor = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(3)])
     created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set once the closed vote's ballots have been rewritten in random order
+    # (priorities.vote_seal); a flag, not a time, so it says nothing about who voted when.
+    sealed = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-opens_at"]
@@ -100,11 +103,11 @@ class PriorityVote(models.Model):
 
 
 class VoteParticipation(models.Model):
-    """That a member has voted, and when; never what they voted."""
+    """That a member has voted; never what they voted, nor when (a time could be matched
+    to a ballot's position in a database copy)."""
 
     vote = models.ForeignKey(PriorityVote, on_delete=models.CASCADE, related_name="participations")
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
-    voted_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
@@ -116,12 +119,18 @@ class VoteParticipation(models.Model):
 
 
 class Ballot(models.Model):
-    """One member's scores, kept with their side and sector but not their name."""
+    """One member's scores, kept with their side and sector but not their name, and no time.
+
+    While the vote is open a ballot is written in the same transaction as its
+    participation (so a database copy could pair them by id, position or transaction
+    id). When the vote closes, priorities.vote_seal rewrites all of the vote's ballots
+    in one transaction, in an order drawn from the system's random source, with fresh
+    ids, so none of these follow the order in which members voted.
+    """
 
     vote = models.ForeignKey(PriorityVote, on_delete=models.CASCADE, related_name="ballots")
     side = models.CharField(max_length=100, blank=True)
     sector = models.CharField(max_length=32, blank=True)
-    submitted_on = models.DateField()
 
     def __str__(self) -> str:
         return f"Ballot in {self.vote}"

@@ -3,8 +3,11 @@
 Voting rules (shown on the vote pages):
 
 * every current member of the partnership votes once; the ballot is stored
-  with their side and sector but not their name, and a separate record says
-  only that they voted;
+  with their side and sector but not their name or any time, and a separate
+  record says only that they voted (not when);
+* when the vote closes its ballots are rewritten in a random order with fresh
+  ids (``vote_seal``), so a database copy cannot pair ballots with voters by
+  id, row order or transaction id;
 * "points": each member spreads exactly 10 whole points over the candidates;
   the ranking is by total points;
 * "rating": each member rates every candidate's importance and feasibility
@@ -16,12 +19,15 @@ Voting rules (shown on the vote pages):
 * the spread between groups is shown by side when the partnership has sides,
   otherwise by sector, never both (one could be subtracted from the other);
   groups below the floor, and any group that could be worked out from the
-  others, are hidden (``healthcheck.scoring.suppress_groups``).
+  others, are hidden (``healthcheck.scoring.suppress_groups``); the groups
+  listed are those of the members who could vote, whether or not they did.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -172,12 +178,75 @@ def vote_open(
 
 
 def vote_close(*, vote: PriorityVote) -> bool:
-    """Close an open vote now; False if it was not open."""
-    if not vote.is_open:
+    """Close an open vote now and seal its ballots; False if it was not open."""
+    now = timezone.now()
+    closed = PriorityVote.objects.filter(
+        pk=vote.pk, closed_early_at__isnull=True, opens_at__lte=now, closes_at__gt=now
+    ).update(closed_early_at=now)
+    if not closed:
         return False
-    vote.closed_early_at = timezone.now()
-    vote.save(update_fields=["closed_early_at"])
+    vote.closed_early_at = now
+    vote_seal(vote)
     return True
+
+
+def _shuffler() -> random.Random:
+    """The random source for sealing; the system's, so the order cannot be predicted."""
+    return secrets.SystemRandom()
+
+
+def vote_seal(vote: PriorityVote) -> int:
+    """Rewrite a closed vote's ballots in random order with fresh ids; returns how many.
+
+    All of the vote's ballots and their scores are deleted and written again in one
+    transaction, in an order drawn from the system's random source: afterwards
+    neither ids, row order nor transaction ids follow the order in which members
+    voted, and no ballot shares a transaction with a participation. Idempotent: a
+    sealed vote is left alone. Does nothing while the vote is open.
+    """
+    with transaction.atomic():
+        locked = PriorityVote.objects.select_for_update().get(pk=vote.pk)
+        if locked.sealed or vote_state(locked) != "closed":
+            return 0
+        entries: dict[int, tuple[str, str, list[tuple[int, Any, Any, Any]]]] = {
+            pk: (side, sector, [])
+            for pk, side, sector in Ballot.objects.filter(vote=locked).values_list(
+                "pk", "side", "sector"
+            )
+        }
+        for row in BallotScore.objects.filter(ballot__vote=locked).values_list(
+            "ballot_id", "priority_id", "points", "importance", "feasibility"
+        ):
+            entries[row[0]][2].append(row[1:])
+        ordered = list(entries.values())
+        _shuffler().shuffle(ordered)
+        Ballot.objects.filter(vote=locked).delete()
+        ballots = Ballot.objects.bulk_create(
+            Ballot(vote=locked, side=side, sector=sector) for side, sector, _ in ordered
+        )
+        BallotScore.objects.bulk_create(
+            (
+                BallotScore(
+                    ballot=ballot,
+                    priority_id=priority_id,
+                    points=points,
+                    importance=importance,
+                    feasibility=feasibility,
+                )
+                for ballot, (_, _, scores) in zip(ballots, ordered, strict=True)
+                for priority_id, points, importance, feasibility in scores
+            ),
+            batch_size=2000,
+        )
+        PriorityVote.objects.filter(pk=locked.pk).update(sealed=True)
+    vote.sealed = True
+    return len(ordered)
+
+
+def vote_seal_due(vote: PriorityVote) -> None:
+    """Before reading a vote's results: seal it if it has closed. No query once sealed."""
+    if not vote.sealed and vote_state(vote) == "closed":
+        vote_seal(vote)
 
 
 def vote_state(vote: PriorityVote) -> str:
@@ -248,12 +317,11 @@ def _claim_vote(vote: PriorityVote, membership: Membership) -> bool:
     """
     table = connection.ops.quote_name(VoteParticipation._meta.db_table)
     sql = (
-        f"INSERT INTO {table} (vote_id, membership_id, voted_at) "  # noqa: S608 - the table name is our own
-        "VALUES (%s, %s, %s) ON CONFLICT (vote_id, membership_id) DO NOTHING"
+        f"INSERT INTO {table} (vote_id, membership_id) "  # noqa: S608 - the table name is our own
+        "VALUES (%s, %s) ON CONFLICT (vote_id, membership_id) DO NOTHING"
     )
     with connection.cursor() as cursor:
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        cursor.execute(sql, [vote.pk, membership.pk, now])
+        cursor.execute(sql, [vote.pk, membership.pk])
         return cursor.rowcount == 1
 
 
@@ -280,7 +348,6 @@ def ballot_cast(*, vote: PriorityVote, user: User, scores: Mapping[int, Score]) 
             vote=vote,
             side=membership.side.name if membership.side else "",
             sector=membership.organisation.sector,
-            submitted_on=timezone.localdate(),
         )
         BallotScore.objects.bulk_create(
             BallotScore(
@@ -292,6 +359,14 @@ def ballot_cast(*, vote: PriorityVote, user: User, scores: Mapping[int, Score]) 
             )
             for pk, s in scores.items()
         )
+        # The ballot's foreign key share-locks the vote, so a vote_seal that has not
+        # committed yet waits for this transaction and then rewrites this ballot too;
+        # one that committed before the lock was taken would leave it out, so refuse.
+        if PriorityVote.objects.filter(pk=vote.pk, sealed=True).exists():
+            raise VoteNotOpen("This vote has closed, so no more votes can be cast.")
+        # A ballot that arrives as the vote closes is sealed at once.
+        if vote_state(vote) == "closed":
+            transaction.on_commit(lambda: vote_seal(vote))
     return ballot
 
 
@@ -328,6 +403,23 @@ def _score(method: str, row: Mapping[str, Any], ballots: int) -> float | None:
     return float(row["importance"]) * float(row["feasibility"])
 
 
+def _eligible_groups(vote: PriorityVote, by: str) -> set[str]:
+    """The sides (or sectors) of everyone who was a member at some time while the vote
+    was open, as a ballot records them (anyone who voted is among them), and every side."""
+    opened = timezone.localdate(vote.opens_at)
+    closed = timezone.localdate(vote.effective_close)
+    members = Membership.objects.filter(partnership_id=vote.partnership_id).filter(
+        Q(start_date__isnull=True) | Q(start_date__lte=closed),
+        Q(end_date__isnull=True) | Q(end_date__gt=opened),
+    )
+    field = "side__name" if by == "side" else "organisation__sector"
+    groups = {value or "" for value in members.values_list(field, flat=True).distinct()}
+    if by == "side":
+        # Every side of the partnership is listed, even one with no members yet.
+        groups |= set(vote.partnership.sides.values_list("name", flat=True))
+    return groups
+
+
 def _group_name(by: str, raw: str) -> str:
     if not raw:
         return "Not recorded"
@@ -339,7 +431,9 @@ def vote_results(vote: PriorityVote) -> dict[str, Any]:
 
     ``published`` is False (and nothing else is filled in) while the vote is
     open or when fewer members than the floor voted; ``reason`` says why.
+    Every reader of results comes through here, so a closed vote is sealed first.
     """
+    vote_seal_due(vote)
     ballots = vote.ballots.count()
     state = vote_state(vote)
     floor = vote.anonymity_floor
@@ -411,11 +505,20 @@ def _ranked(
 def _breakdown(
     vote: PriorityVote, scores: QuerySet[BallotScore], candidates: list[Priority]
 ) -> dict[str, Any] | None:
-    """Each shown group's score per candidate, by side if there are sides, else by sector."""
+    """Each shown group's score per candidate, by side if there are sides, else by sector.
+
+    Only this one breakdown is ever shown (never side and sector together), so
+    suppress_groups, which protects one breakdown against the total, is enough:
+    there is no second breakdown whose groups could be subtracted from these.
+    """
     by = "side" if vote.partnership.sides.exists() else "sector"
-    counts = {
-        row[by]: row["n"] for row in vote.ballots.values(by).annotate(n=Count("id")).order_by(by)
-    }
+    # Every group that had a member able to vote is listed, voted or not, so the
+    # list (shown or hidden) says nothing about who voted.
+    counts = dict.fromkeys(_eligible_groups(vote, by), 0)
+    counts.update(
+        (row[by], row["n"]) for row in vote.ballots.values(by).annotate(n=Count("id")).order_by(by)
+    )
+    counts = dict(sorted(counts.items()))
     if len(counts) < 2:
         return None
     hidden = suppress_groups(counts, vote.anonymity_floor)
@@ -444,6 +547,8 @@ def _breakdown(
         "by": by,
         "groups": [{"name": _group_name(by, g), "n": counts[g]} for g in shown],
         "hidden": len(hidden),
+        # Names only: a hidden group's count is never shown.
+        "hidden_groups": sorted(_group_name(by, g) for g in hidden),
         "by_candidate": by_candidate,
         "spread": spread,
         "measure": "mean points per member"

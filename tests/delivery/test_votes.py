@@ -442,8 +442,9 @@ def test_it_ranks_a_rating_vote_by_mean_importance_times_mean_feasibility(
         ("Gamma", 3),
     ]
     assert [r["score"] for r in results["candidates"]] == pytest.approx([15, 12, 20 / 3])
-    # Only the management side voted: there is no other side to compare it with.
-    assert results["breakdown"] is None
+    # Only the management side voted; the staff side is listed all the same, with no count.
+    assert results["breakdown"]["groups"] == [{"name": "Management side", "n": 3}]
+    assert results["breakdown"]["hidden_groups"] == ["Staff side"]
 
 
 def test_it_hides_a_side_below_the_floor_and_the_side_that_would_reveal_it(
@@ -469,7 +470,7 @@ def test_it_hides_a_side_below_the_floor_and_the_side_that_would_reveal_it(
     assert breakdown["hidden"] == 2
     assert all(r["groups"] == [] and r["spread"] is None for r in results["candidates"])
     page = bob_client.get(reverse("delivery-view-vote", args=[vote.pk])).content.decode()
-    assert "2 sides are hidden" in page
+    assert "Hidden: Management side, Staff side" in page
     assert "Staff side (2 voted)" not in page
     assert "Management side (4 voted)" not in page
 

@@ -21,7 +21,6 @@ from partnerwell.core.models import Membership, Partnership, User
 from partnerwell.delivery import priorities as vote_services
 from partnerwell.delivery.measures import trajectory_at
 from partnerwell.delivery.models import (
-    Ballot,
     DataPoint,
     Direction,
     Measure,
@@ -31,7 +30,6 @@ from partnerwell.delivery.models import (
     PriorityStatus,
     PriorityVote,
     Target,
-    VoteParticipation,
 )
 
 STRATEGIC = "Northmoor Partnership"
@@ -410,8 +408,8 @@ def _points(rng: random.Random, weights: list[float]) -> list[int]:
 def _cast_and_date(
     vote: PriorityVote, user: User, scores: dict[int, vote_services.Score], on: dt.datetime
 ) -> None:
-    ballot = vote_services.ballot_cast(vote=vote, user=user, scores=scores)
-    Ballot.objects.filter(pk=ballot.pk).update(submitted_on=timezone.localtime(on).date())
+    # Ballots and participations keep no time (a database copy could match them up).
+    vote_services.ballot_cast(vote=vote, user=user, scores=scores)
 
 
 def _strategic_priorities(
@@ -466,7 +464,6 @@ def _strategic_priorities(
         _cast_and_date(vote, membership.person, scores, opened + dt.timedelta(days=number % 14))
     closed = opened + dt.timedelta(days=14)
     PriorityVote.objects.filter(pk=vote.pk).update(opens_at=opened, closes_at=closed)
-    VoteParticipation.objects.filter(vote=vote).update(voted_at=opened + dt.timedelta(days=3))
     vote.refresh_from_db()
 
     # The top three were agreed at the meeting ten days after the vote closed.
