@@ -309,14 +309,30 @@ class TermsOfReference(models.Model):
         return self.next_review_on < timezone.localdate()
 
 
+class ImportStatus(models.TextChoices):
+    CHECKING = "checking", "Checking"
+    READY = "ready", "Ready"
+    REFUSED = "refused", "Refused"
+
+
 class MemberImport(models.Model):
-    """A checked member file waiting for the manager to confirm it."""
+    """A member file: checked by the worker, then waiting for the manager to confirm it."""
 
     partnership = models.ForeignKey(
         Partnership, on_delete=models.CASCADE, related_name="member_imports"
     )
     created_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     filename = models.CharField(max_length=255)
+    # Imports saved before files were checked in the worker were checked in the request: ready.
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.READY
+    )
+    # The uploaded bytes, kept only until the worker has checked them.
+    data = models.BinaryField(default=bytes, editable=False)
+    invite = models.BooleanField(default=False)
+    file_error = models.TextField(blank=True)
+    row_errors = models.JSONField(default=list, blank=True)
+    good_count = models.PositiveIntegerField(default=0)
     rows = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)

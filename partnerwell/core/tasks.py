@@ -1,8 +1,13 @@
 """Emails from core, sent by the task worker and never inside a request."""
 
+import logging
+import resource
+import sys
+import time
+
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -11,7 +16,16 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from partnerwell.core.models import Partnership, User
+from partnerwell.core.imports import ImportFileError, check_rows, read_table
+from partnerwell.core.mail import EmailMessage
+from partnerwell.core.models import ImportStatus, MemberImport, Partnership, User
+
+logger = logging.getLogger(__name__)
+
+CHECK_FAILED = (
+    "The file could not be checked because of a problem on the server. "
+    "Upload it again; if it keeps failing, tell your administrator."
+)
 
 
 def _link(view_name: str, user: User) -> str:
@@ -97,3 +111,62 @@ def send_password_reset(user_id: int) -> bool:
     )
     EmailMessage("Reset your partnerwell password", body, to=[user.email]).send()
     return True
+
+
+def _peak_rss_mb() -> float:
+    """The process's highest memory use so far (ru_maxrss is KB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+@task()
+def check_member_import(import_id: int) -> str:
+    """Read and check an uploaded member file; the import becomes ready or refused.
+
+    The streaming reader's row, column, cell and unpacked-size limits bound the memory.
+    """
+    pending = (
+        MemberImport.objects.select_related("partnership")
+        .filter(pk=import_id, status=ImportStatus.CHECKING)
+        .first()
+    )
+    if pending is None:
+        return "gone"
+    started, peak_before = time.monotonic(), _peak_rss_mb()
+    rows: list[dict[str, object]] = []
+    row_errors: list[dict[str, object]] = []
+    file_error = ""
+    try:
+        good, errors = check_rows(
+            read_table(bytes(pending.data), pending.filename), pending.partnership
+        )
+        rows = [{**r.as_dict(), "invite": pending.invite} for r in good]
+        row_errors = [{"line": e.line, "message": e.message} for e in errors]
+    except ImportFileError as exc:
+        file_error = str(exc)
+    # Whatever went wrong, the person sees a sentence instead of "checking" for ever.
+    except Exception:
+        logger.exception("Member import %s could not be checked", import_id)
+        file_error = CHECK_FAILED
+    status = ImportStatus.REFUSED if file_error or row_errors else ImportStatus.READY
+    MemberImport.objects.filter(pk=import_id, status=ImportStatus.CHECKING).update(
+        status=status,
+        data=b"",
+        rows=rows if status == ImportStatus.READY else [],
+        row_errors=row_errors,
+        good_count=len(rows),
+        file_error=file_error,
+    )
+    peak_after = _peak_rss_mb()
+    logger.info(
+        "Member import %s checked: %s, %d rows, %d row errors, %.1f s, "
+        "peak memory %.0f MB (grew %.0f MB while reading)",
+        import_id,
+        status,
+        len(rows),
+        len(row_errors),
+        time.monotonic() - started,
+        peak_after,
+        peak_after - peak_before,
+    )
+    return str(status)

@@ -29,9 +29,10 @@ from partnerwell.core.forms import (
     PartnershipForm,
     TermsForm,
 )
-from partnerwell.core.imports import ImportFileError, MemberRow, check_rows, read_table
+from partnerwell.core.imports import MemberRow
 from partnerwell.core.markdown import render_markdown
 from partnerwell.core.models import (
+    ImportStatus,
     MemberImport,
     Membership,
     Organisation,
@@ -42,6 +43,7 @@ from partnerwell.core.models import (
 )
 from partnerwell.core.overview import membership_overview
 from partnerwell.core.panels import links, panels_for
+from partnerwell.core.tasks import check_member_import
 
 
 def _user(request: HttpRequest) -> User:
@@ -383,34 +385,56 @@ def import_members(request: HttpRequest, partnership_id: int) -> HttpResponse:
     user = _user(request)
     partnership = access.get_partnership(user, partnership_id, manage=True)
     form = ImportForm(request.POST or None, request.FILES or None)
-    context: dict[str, object] = {"form": form, "partnership": partnership}
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        try:
-            rows, errors = check_rows(read_table(upload.read(), upload.name), partnership)
-        except ImportFileError as exc:
-            form.add_error("file", str(exc))
-            return render(request, "core/import_members.html", context)
-        if errors:
-            context.update(row_errors=errors, good_count=len(rows), filename=upload.name)
-            return render(request, "core/import_members.html", context)
+        # A large spreadsheet takes seconds to read: the worker reads it, not the request.
         pending = MemberImport.objects.create(
             partnership=partnership,
             created_by=user,
             filename=upload.name[:255],
-            rows=[{**r.as_dict(), "invite": form.cleaned_data["invite"]} for r in rows],
+            status=ImportStatus.CHECKING,
+            data=upload.read(),
+            invite=form.cleaned_data["invite"],
         )
+        transaction.on_commit(lambda: check_member_import.enqueue(import_id=pending.pk))
         return redirect("core-preview-import", partnership.pk, pending.pk)
-    return render(request, "core/import_members.html", context)
+    return render(request, "core/import_members.html", {"form": form, "partnership": partnership})
 
 
 def _pending_import(
-    user: User, partnership: Partnership, import_id: int, *, lock: bool = False
+    user: User,
+    partnership: Partnership,
+    import_id: int,
+    *,
+    lock: bool = False,
+    ready: bool = False,
 ) -> MemberImport:
     imports = MemberImport.objects.select_for_update() if lock else MemberImport.objects
+    if ready:
+        imports = imports.filter(status=ImportStatus.READY)
     return get_object_or_404(
         imports, pk=import_id, partnership=partnership, created_by=user, applied_at=None
     )
+
+
+def _import_status(request: HttpRequest, pending: MemberImport) -> HttpResponse:
+    """The page while the worker checks the file, or the reasons it was refused."""
+    if request.headers.get("HX-Request") and pending.status != ImportStatus.CHECKING:
+        # The check is over: the whole page changes (errors or the preview), so reload it.
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    template = "core/import_status.html"
+    if request.headers.get("HX-Request"):
+        template += "#status"
+    context = {
+        "partnership": pending.partnership,
+        "pending": pending,
+        "row_errors": pending.row_errors,
+        "good_count": pending.good_count,
+        "filename": pending.filename,
+    }
+    return render(request, template, context)
 
 
 @login_required
@@ -418,6 +442,8 @@ def preview_import(request: HttpRequest, partnership_id: int, import_id: int) ->
     user = _user(request)
     partnership = access.get_partnership(user, partnership_id, manage=True)
     pending = _pending_import(user, partnership, import_id)
+    if pending.status != ImportStatus.READY or request.headers.get("HX-Request"):
+        return _import_status(request, pending)
     emails = [r["email"] for r in pending.rows]
     # Rows hold lower-cased addresses; accounts may have been stored with capitals.
     existing = set(
@@ -451,7 +477,7 @@ def confirm_import(request: HttpRequest, partnership_id: int, import_id: int) ->
     partnership = access.get_partnership(user, partnership_id, manage=True)
     with transaction.atomic():
         # The lock makes a second, simultaneous confirm wait and then find it applied.
-        pending = _pending_import(user, partnership, import_id, lock=True)
+        pending = _pending_import(user, partnership, import_id, lock=True, ready=True)
         invite = bool(pending.rows and pending.rows[0].get("invite"))
         rows = [MemberRow(**{k: v for k, v in r.items() if k != "invite"}) for r in pending.rows]
         summary = services.members_import(

@@ -8,7 +8,7 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -136,10 +136,12 @@ def test_it_imports_its_own_export_again(
     csv.writer(buffer).writerows(rows)
     before = (User.objects.count(), Organisation.objects.count(), Membership.objects.count())
 
-    response = alice_client.post(
-        reverse("core-import-members", args=[partnership_a.pk]),
-        {"file": SimpleUploadedFile("Alpha Forum members.csv", buffer.getvalue().encode())},
-    )
+    # The worker checks the file once the upload is committed.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = alice_client.post(
+            reverse("core-import-members", args=[partnership_a.pk]),
+            {"file": SimpleUploadedFile("Alpha Forum members.csv", buffer.getvalue().encode())},
+        )
     assert response.status_code == 302
     pending = MemberImport.objects.get()
     preview = alice_client.get(reverse("core-preview-import", args=[partnership_a.pk, pending.pk]))
@@ -197,10 +199,12 @@ def test_it_imports_an_export_with_escaped_cells_unchanged(
     assert b"'=Bob" in exported and b"'+Plus Housing" in exported
     before = (User.objects.count(), Organisation.objects.count(), Membership.objects.count())
 
-    response = alice_client.post(
-        reverse("core-import-members", args=[partnership_a.pk]),
-        {"file": SimpleUploadedFile("export.csv", exported)},
-    )
+    # The worker checks the file once the upload is committed.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = alice_client.post(
+            reverse("core-import-members", args=[partnership_a.pk]),
+            {"file": SimpleUploadedFile("export.csv", exported)},
+        )
     assert response.status_code == 302, response.context["row_errors"]
     pending = MemberImport.objects.get()
     alice_client.post(reverse("core-confirm-import", args=[partnership_a.pk, pending.pk]))
@@ -227,10 +231,12 @@ def test_it_matches_an_escaped_organisation_with_no_sector_given(
     ]
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
-    response = alice_client.post(
-        reverse("core-import-members", args=[partnership_a.pk]),
-        {"file": SimpleUploadedFile("members.csv", buffer.getvalue().encode())},
-    )
+    # The worker checks the file once the upload is committed.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = alice_client.post(
+            reverse("core-import-members", args=[partnership_a.pk]),
+            {"file": SimpleUploadedFile("members.csv", buffer.getvalue().encode())},
+        )
     assert response.status_code == 302
     pending = MemberImport.objects.get()
     alice_client.post(reverse("core-confirm-import", args=[partnership_a.pk, pending.pk]))

@@ -1,8 +1,9 @@
 """Importing a member list: upload and check, preview, confirm, and the bulk service.
 
-The flow under test: POST a file to core-import-members; a file with any bad
-row lists every bad row and saves nothing; a good file is stored as a
-MemberImport and redirects to core-preview-import; POST to
+The flow under test: POST a file to core-import-members, which stores it as a
+MemberImport being checked and redirects to core-preview-import; the worker's
+task (run at commit) reads and checks it; a file with any bad row is refused and
+its status page lists every bad row; a good one shows the preview; POST to
 core-confirm-import applies it through services.members_import.
 """
 
@@ -22,7 +23,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.mail import EmailMessage
 from django.db import connection
-from django.test import Client
+from django.test import Client, TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve, reverse
 from django.utils import timezone
@@ -31,6 +32,7 @@ from openpyxl import Workbook
 from partnerwell.core import services
 from partnerwell.core.imports import MAX_ROWS, ImportFileError, check_rows, read_table
 from partnerwell.core.models import (
+    ImportStatus,
     MemberImport,
     Membership,
     Organisation,
@@ -117,10 +119,24 @@ def upload(
     *,
     invite: bool = False,
 ):
+    """Post a file and let the worker check it, as a person who follows the redirect sees it.
+
+    A good file answers with the redirect to its preview; a refused one with the status
+    page that redirect leads to, where the reasons are.
+    """
     payload: dict[str, object] = {"file": SimpleUploadedFile(name, data)}
     if invite:
         payload["invite"] = "on"
-    return client.post(import_url(partnership), payload)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(import_url(partnership), payload)
+    if (
+        response.status_code == 302
+        and MemberImport.objects.filter(
+            status=ImportStatus.REFUSED, pk=resolve(response["Location"]).kwargs.get("import_id")
+        ).exists()
+    ):
+        return client.get(response["Location"])
+    return response
 
 
 def plain(response) -> str:
@@ -144,8 +160,12 @@ def listed_errors(response) -> dict[int, str]:
 
 
 def file_error(response) -> str:
-    errors = response.context["form"].errors.get("file")
-    assert errors, "expected an error about the file as a whole"
+    """The sentence about the file as a whole: the form's (size) or the checked file's."""
+    if "form" in response.context:
+        errors = response.context["form"].errors.get("file")
+    else:
+        errors = [response.context["pending"].file_error]
+    assert errors and errors[0], "expected an error about the file as a whole"
     assert errors[0] in plain(response)
     return errors[0]
 
@@ -155,7 +175,8 @@ def counts() -> tuple[int, int, int, int]:
         User.objects.count(),
         Organisation.objects.count(),
         Membership.objects.count(),
-        MemberImport.objects.count(),
+        # A refused file is kept only to show its reasons; it can never be confirmed.
+        MemberImport.objects.exclude(status=ImportStatus.REFUSED).count(),
     )
 
 
@@ -1100,3 +1121,136 @@ def test_it_leaves_the_name_of_someone_who_has_signed_in(
     carol.refresh_from_db()
     assert carol.name == "Carol Other"
     assert member(partnership_a, "carol@example.org").organisation.name == "Testshire UNISON"
+
+
+# --- checking in the worker -----------------------------------------------------------------
+
+
+def _post_unchecked(
+    client: Client, partnership: Partnership, data: bytes, callbacks_fixture, name: str = "m.csv"
+) -> tuple[MemberImport, list[Callable[[], object]]]:
+    """Post a file with the worker's task held back; returns the import and the held task."""
+    with callbacks_fixture(execute=False) as callbacks:
+        response = client.post(import_url(partnership), {"file": SimpleUploadedFile(name, data)})
+    pending = MemberImport.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == preview_url(pending)
+    return pending, callbacks
+
+
+def test_it_checks_the_file_in_the_worker_not_in_the_request(
+    alice_client: Client,
+    partnership_a: Partnership,
+    council: Organisation,
+    django_capture_on_commit_callbacks,
+) -> None:
+    data = xlsx_bytes(GOOD_ROWS)
+    pending, callbacks = _post_unchecked(
+        alice_client, partnership_a, data, django_capture_on_commit_callbacks, "m.xlsx"
+    )
+    # The request only stored the bytes: nothing read, no rows, one task waiting.
+    assert (pending.status, pending.rows, bytes(pending.data)) == (ImportStatus.CHECKING, [], data)
+    assert len(callbacks) == 1
+
+    response = alice_client.get(preview_url(pending))
+    assert response.status_code == 200
+    assert "Checking your file m.xlsx" in plain(response)
+    assert "Import 3 members" not in plain(response)
+    page = response.content.decode()
+    assert f'hx-get="{preview_url(pending)}" hx-trigger="every 2s"' in page
+    assert f'<a class="govuk-link" href="{preview_url(pending)}">Check again</a>' in page
+    # htmx asks for the panel alone while checking.
+    polled = alice_client.get(preview_url(pending), headers={"HX-Request": "true"})
+    assert polled.content.decode().lstrip().startswith('<div id="import-status"')
+    # Nothing can be confirmed before the file is checked.
+    assert alice_client.post(confirm_url(pending)).status_code == 404
+
+    callbacks[0]()
+    pending.refresh_from_db()
+    assert pending.status == ImportStatus.READY
+    assert [r["line"] for r in pending.rows] == [2, 3, 4]
+    # The uploaded bytes are not kept once checked.
+    assert bytes(pending.data) == b""
+    # The next poll tells htmx to load the whole page again, which is now the preview.
+    polled = alice_client.get(preview_url(pending), headers={"HX-Request": "true"})
+    assert (polled.status_code, polled["HX-Refresh"]) == (204, "true")
+    assert "Import 3 members" in plain(alice_client.get(preview_url(pending)))
+    assert alice_client.post(confirm_url(pending)).status_code == 302
+    assert alice_client.post(confirm_url(pending)).status_code == 404
+    assert Membership.objects.filter(person__email="fay@example.org").count() == 1
+
+
+def test_it_shows_a_refused_file_its_sentence_and_a_way_back(
+    alice_client: Client,
+    partnership_a: Partnership,
+    council: Organisation,
+    django_capture_on_commit_callbacks,
+) -> None:
+    pending, callbacks = _post_unchecked(
+        alice_client, partnership_a, csv_bytes([]), django_capture_on_commit_callbacks
+    )
+    callbacks[0]()
+    pending.refresh_from_db()
+    assert (pending.status, bytes(pending.data), pending.rows) == (ImportStatus.REFUSED, b"", [])
+    response = alice_client.get(preview_url(pending))
+    assert response.status_code == 200
+    page = plain(response)
+    assert pending.file_error.startswith("The file has a heading row but no members")
+    assert pending.file_error in page
+    assert "m.csv cannot be imported" in page and "Nothing has been imported" in page
+    assert (
+        f'href="{import_url(partnership_a)}">Upload a corrected file' in response.content.decode()
+    )
+    assert "hx-get" not in response.content.decode()
+    assert alice_client.post(confirm_url(pending)).status_code == 404
+    assert not User.objects.filter(email="fay@example.org").exists()
+
+
+def test_it_lists_refused_rows_with_their_lines_on_the_status_page(
+    alice_client: Client,
+    partnership_a: Partnership,
+    council: Organisation,
+    django_capture_on_commit_callbacks,
+) -> None:
+    rows = [list(r) for r in GOOD_ROWS]
+    rows[2][3] = "hana.example.org"
+    pending, callbacks = _post_unchecked(
+        alice_client, partnership_a, csv_bytes(rows), django_capture_on_commit_callbacks
+    )
+    callbacks[0]()
+    response = alice_client.get(preview_url(pending))
+    assert listed_errors(response) == {4: "“hana.example.org” is not an email address."}
+    assert "Error: Import members" in response.content.decode()
+    assert "2 other rows had no problem" in plain(response)
+    assert alice_client.post(confirm_url(pending)).status_code == 404
+
+
+def test_it_hides_a_file_being_checked_from_another_partnership(
+    alice_client: Client,
+    carol_client: Client,
+    partnership_a: Partnership,
+    partnership_b: Partnership,
+    council: Organisation,
+    django_capture_on_commit_callbacks,
+) -> None:
+    pending, _ = _post_unchecked(
+        alice_client, partnership_a, csv_bytes(GOOD_ROWS), django_capture_on_commit_callbacks
+    )
+    assert carol_client.get(preview_url(pending)).status_code == 404
+    through_b = reverse("core-preview-import", args=[partnership_b.pk, pending.pk])
+    assert carol_client.get(through_b).status_code == 404
+    assert carol_client.get(through_b, headers={"HX-Request": "true"}).status_code == 404
+
+
+def test_it_logs_how_long_the_check_took_and_its_peak_memory(
+    alice_client: Client,
+    partnership_a: Partnership,
+    council: Organisation,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("INFO", logger="partnerwell.core.tasks"):
+        upload(alice_client, partnership_a, csv_bytes(GOOD_ROWS))
+    pending = MemberImport.objects.get()
+    line = next(r.getMessage() for r in caplog.records if r.name == "partnerwell.core.tasks")
+    assert f"Member import {pending.pk} checked: ready, 3 rows, 0 row errors" in line
+    assert re.search(r"peak memory \d+ MB \(grew \d+ MB while reading\)", line)

@@ -22,7 +22,7 @@ from partnerwell.core.imports import (
     ImportFileError,
     read_table,
 )
-from partnerwell.core.models import MemberImport, Partnership
+from partnerwell.core.models import ImportStatus, MemberImport, Partnership
 from tests.core.test_import_members import GOOD_ROWS, counts, file_error, upload, xlsx_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -49,7 +49,9 @@ def test_it_refuses_a_zip_bomb_from_its_directory_and_imports_nothing(
     assert TOO_BIG in message
     assert f"{MAX_ROWS + 1:,} rows" in message and f"{XLSX_MAX_COLUMNS} columns" in message
     assert counts() == before
-    assert not MemberImport.objects.exists()
+    # Only the refusal is kept, to show its reason: no bytes, no rows, nothing to confirm.
+    refused = MemberImport.objects.get()
+    assert (refused.status, bytes(refused.data), refused.rows) == (ImportStatus.REFUSED, b"", [])
 
 
 def test_it_does_not_pad_rows_to_the_width_a_sheet_declares() -> None:

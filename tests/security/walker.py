@@ -54,6 +54,7 @@ NOT_FREE_TEXT = {
 JSON_TEXT: dict[str, set[str] | None] = {
     "core.Membership.responsibilities": None,
     "core.MemberImport.rows": {"name", "organisation", "side"},
+    "core.MemberImport.row_errors": {"message"},
     "healthcheck.Statement.anchors": None,
     "healthcheck.Response.comments": None,
     "healthcheck.HeldResponse.comments": None,
