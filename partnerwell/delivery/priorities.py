@@ -243,6 +243,16 @@ def vote_seal(vote: PriorityVote) -> int:
     return len(ordered)
 
 
+def votes_seal_due() -> int:
+    """Seal every vote that has closed but is not sealed (for `partnerwell seal_rounds`);
+    returns how many ballots were rewritten."""
+    now = timezone.now()
+    due = PriorityVote.objects.filter(sealed=False, opens_at__lte=now).filter(
+        Q(closes_at__lte=now) | Q(closed_early_at__lte=now)
+    )
+    return sum(vote_seal(vote) for vote in due.order_by("pk"))
+
+
 def vote_seal_due(vote: PriorityVote) -> None:
     """Before reading a vote's results: seal it if it has closed. No query once sealed."""
     if not vote.sealed and vote_state(vote) == "closed":
@@ -532,7 +542,7 @@ def _breakdown(
     by_candidate: dict[int, list[dict[str, Any]]] = {}
     spread: dict[int, float | None] = {}
     for p in candidates:
-        cells = []
+        cells: list[dict[str, Any]] = []
         for g in shown:
             row = per_group.get((p.pk, g), {})
             score = _score(vote.method, row, counts[g])

@@ -259,3 +259,17 @@ def test_it_leaves_no_transaction_id_shared_by_a_ballot_and_a_participation(
     # Every ballot and score was written by the one sealing transaction.
     assert len(ballots | scores) == 1
     assert not (ballots | scores) & participation
+
+
+def test_it_seals_every_closed_vote_when_asked_and_leaves_open_ones(
+    council: Organisation,
+) -> None:
+    closed, cast = _vote_one_by_one(council)
+    still_open, _ = _vote_one_by_one(council)
+    PriorityVote.objects.filter(pk=closed.pk).update(closes_at=timezone.now())
+    assert services.votes_seal_due() == VOTERS
+    assert services.votes_seal_due() == 0
+    closed.refresh_from_db()
+    still_open.refresh_from_db()
+    assert (closed.sealed, still_open.sealed) == (True, False)
+    assert sorted(_stored_order(closed, "id")) == sorted(cast)
