@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
@@ -24,6 +24,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from partnerwell.core import digest
+from partnerwell.core.mail import EmailMessage
 from partnerwell.core.models import Membership, User
 from partnerwell.delivery.models import DigestFrequency, DigestPreference
 

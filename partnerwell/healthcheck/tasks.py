@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import get_connection
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task, task_backends
 
+from partnerwell.core.mail import EmailMessage
 from partnerwell.healthcheck.models import Invitation, Round
 
 BATCH = 200

@@ -9,13 +9,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files import File
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
 
+from partnerwell.core.mail import EmailMessage
 from partnerwell.core.models import Membership, User
 from partnerwell.meetings.models import PackStatus, PapersPack
 
