@@ -22,9 +22,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +32,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django_tasks import task
 
+from partnerwell.core.mail import EmailMessage
 from partnerwell.core.models import Partnership, User
 from partnerwell.healthcheck.charts import FONT_FAMILY, MUTED_COLOUR, TEXT_COLOUR
 from partnerwell.healthcheck.models import ANONYMITY_FLOOR_MINIMUM
@@ -396,15 +397,18 @@ def review_results(meeting: Meeting, *, with_comments: bool = True) -> dict[str,
 def review_trend(partnership: Partnership) -> list[dict[str, Any]]:
     """Each reviewed meeting of the partnership, oldest first, with its scores (one query).
 
-    A meeting counts as reviewed when its review is open or anyone has answered;
-    meetings whose review is still open or below the floor are listed with ``shown``
-    False and no figures.
+    A meeting counts as reviewed once its review has been opened (personal links were
+    made or the shared link turned on), whether or not anyone answered: listing only
+    reviews with answers would tell members that someone answered a hidden one.
+    Meetings whose review is still open or below the floor are listed with ``shown``
+    False and no figures or count, the same for 0 answers as for 2.
     """
     sums = {f"sum_{key}": Sum(f"reviews__{key}") for key in SCORE_KEYS}
+    invited = ReviewInvitation.objects.filter(meeting_id=OuterRef("pk"))
     meetings = (
         Meeting.objects.filter(partnership=partnership, cancelled_at__isnull=True)
-        .annotate(n=Count("reviews"), **sums)
-        .filter(Q(n__gt=0) | Q(review_open=True))
+        .annotate(n=Count("reviews"), invited=Exists(invited), **sums)
+        .filter(Q(n__gt=0) | Q(review_open=True) | Q(review_shared_link=True) | Q(invited=True))
         .order_by("starts_at", "pk")
         .values("pk", "title", "starts_at", "time_zone", "review_open", "n", *sums)
     )
@@ -481,7 +485,8 @@ def _trend_summary(rows: Sequence[Mapping[str, Any]]) -> str:
         )
     if hidden:
         parts.append(
-            f"{hidden} meeting{'s have' if hidden != 1 else ' has'} too few answers to show."
+            f"{hidden} meeting{'s are' if hidden != 1 else ' is'} hidden, with fewer than "
+            f"{FLOOR} answers."
         )
     return " ".join(parts)
 
@@ -491,7 +496,8 @@ def trend_chart(rows: Sequence[Mapping[str, Any]], *, chart_id: str = "review-tr
 
     Server-side SVG under the health-check chart rules: text escaped, no inline
     styles, role="img" with a title and a description; the table beside it has
-    every number. A meeting below the floor says "Too few answers" in words, one whose
+    every number. A meeting below the floor says "Hidden — fewer than 3 answers" in words
+    (never how many), one whose
     review is open that its results come when it closes.
     """
     top, row_height = 30.0, 40.0
@@ -544,7 +550,9 @@ def trend_chart(rows: Sequence[Mapping[str, Any]], *, chart_id: str = "review-tr
                     PLOT_LEFT + 2,
                     _num(bar_y + 12),
                     MUTED_COLOUR,
-                    "Results when the review closes" if row["open"] else "Too few answers",
+                    "Results when the review closes"
+                    if row["open"]
+                    else f"Hidden — fewer than {FLOOR} answers",
                 )
             )
             continue

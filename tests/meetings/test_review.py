@@ -417,9 +417,10 @@ def test_it_draws_the_trend_as_an_accessible_chart_with_its_table(
     assert 'role="img"' in page
     assert "<title id=" in page
     assert "<desc id=" in page
-    assert "1 meeting has too few answers to show." in page
+    assert "1 meeting is hidden, with fewer than 3 answers." in page
     assert "<caption" in page
-    assert page.count("Too few answers") == 2  # once in the chart, once in the table
+    # Once in the chart, once in the table.
+    assert page.count("Hidden — fewer than 3 answers") == 2
     assert "4.0 (75)" in page
 
 
@@ -436,6 +437,30 @@ def test_it_costs_the_same_queries_for_2_and_12_meetings(
         page = bob_client.get(url)
     assert page.content.decode().count("Forum ") >= 12
     assert len(many) == len(few)
+
+
+def test_it_lists_a_closed_review_with_no_answers_as_one_with_two(
+    bob_client: Client, partnership_a: Partnership, alice: User, bob: User
+) -> None:
+    reviewed: list[int] = []
+    for answers in (0, 2):
+        meeting = make_meeting(
+            partnership_a, alice, days=-answers - 1, status=MeetingStatus.HELD, title="Forum"
+        )
+        _present(meeting, bob)
+        review.review_open(meeting=meeting, by=alice)
+        _answers(meeting, *[(4, 4, 4)] * answers)
+        review.review_close(meeting=meeting, by=alice)
+        reviewed.append(meeting.pk)
+    rows = review.review_trend(partnership_a)
+    assert sorted(r["meeting_id"] for r in rows) == sorted(reviewed)
+    # Apart from which meeting it is, nothing in a row says whether anyone answered.
+    same = [{k: v for k, v in r.items() if k not in ("meeting_id", "date")} for r in rows]
+    assert same[0] == same[1]
+    assert (same[0]["shown"], same[0]["count"], same[0]["open"]) == (False, None, False)
+    page = bob_client.get(f"/partnerships/{partnership_a.pk}/meeting-reviews/").content.decode()
+    assert page.count("Hidden — fewer than 3 answers") == 4  # two rows, chart and table
+    assert "2 meetings are hidden, with fewer than 3 answers." in page
 
 
 # Results wait for the review to close ----------------------------------------------------
