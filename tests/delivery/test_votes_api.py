@@ -254,8 +254,9 @@ def test_it_closes_a_vote_and_then_shows_results(
         ("Beta", 1, 24.0),
         ("Alpha", 2, 6.0),
     ]
-    # One side voted: nothing to compare, and nothing hidden that could be worked out.
-    assert results["breakdown"] is None
+    # One side voted; the other is listed all the same, hidden and without a count.
+    assert results["breakdown"]["groups"] == [{"name": "Management side", "n": 3}]
+    assert results["breakdown"]["hidden_groups"] == ["Staff side"]
 
 
 def test_it_reveals_only_the_turnout_before_and_after_one_ballot_while_open(
