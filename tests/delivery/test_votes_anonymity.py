@@ -273,3 +273,26 @@ def test_it_seals_every_closed_vote_when_asked_and_leaves_open_ones(
     still_open.refresh_from_db()
     assert (closed.sealed, still_open.sealed) == (True, False)
     assert sorted(_stored_order(closed, "id")) == sorted(cast)
+
+
+def test_it_seals_votes_closed_before_the_migration(
+    council: Organisation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("partnerwell.delivery.migrations.0004_vote_ballots_sealed")
+    closed, cast = _vote_one_by_one(council)
+    still_open, open_cast = _vote_one_by_one(council)
+    PriorityVote.objects.filter(pk=closed.pk).update(closes_at=timezone.now())
+    monkeypatch.setattr(migration.secrets, "SystemRandom", lambda: random.Random(1015))
+
+    migration.seal_closed_votes(apps, None)
+
+    closed.refresh_from_db()
+    still_open.refresh_from_db()
+    assert (closed.sealed, still_open.sealed) == (True, False)
+    assert sorted(_stored_order(closed, "id")) == sorted(cast)
+    assert _in_voting_place(_stored_order(closed, "id"), cast) <= 3
+    assert _stored_order(still_open, "id") == open_cast
