@@ -16,6 +16,11 @@ class DeliveryConfig(AppConfig):
 
         # Evidence beside health-check ratings, and the delivery dashboard on the partnership page.
         register_indicators()
+        from partnerwell.core import sealing
+        from partnerwell.delivery.priorities import votes_seal_due
+
+        # Closed votes' ballots, for `partnerwell seal_rounds`.
+        sealing.register("priority-vote ballots", votes_seal_due)
         # The action sections of everyone's email digest.
         digest.register()
         register_panel(order=20, template="delivery/panels/delivery.html", provider=delivery_panel)

@@ -22,3 +22,8 @@ class HealthcheckConfig(AppConfig):
         from partnerwell.healthcheck.panel import health_check_panel
 
         register(order=10, template="healthcheck/panel.html", provider=health_check_panel)
+        from partnerwell.core import sealing
+        from partnerwell.healthcheck.services import rounds_seal_due
+
+        # Closed rounds' held answers, for `partnerwell seal_rounds`.
+        sealing.register("health-check answers", rounds_seal_due)

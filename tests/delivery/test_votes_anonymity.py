@@ -8,10 +8,12 @@ not pair ballots with voters by id, row order or transaction id.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -269,6 +271,23 @@ def test_it_seals_every_closed_vote_when_asked_and_leaves_open_ones(
     PriorityVote.objects.filter(pk=closed.pk).update(closes_at=timezone.now())
     assert services.votes_seal_due() == VOTERS
     assert services.votes_seal_due() == 0
+    closed.refresh_from_db()
+    still_open.refresh_from_db()
+    assert (closed.sealed, still_open.sealed) == (True, False)
+    assert sorted(_stored_order(closed, "id")) == sorted(cast)
+
+
+def test_it_seals_closed_votes_from_the_seal_rounds_command(council: Organisation) -> None:
+    closed, cast = _vote_one_by_one(council)
+    still_open, _ = _vote_one_by_one(council)
+    PriorityVote.objects.filter(pk=closed.pk).update(closes_at=timezone.now())
+    out = io.StringIO()
+
+    call_command("seal_rounds", stdout=out)
+
+    assert f"{VOTERS} held priority-vote ballots" in out.getvalue()
+    assert "held health-check answers" in out.getvalue()
+    assert "held meeting-review answers" in out.getvalue()
     closed.refresh_from_db()
     still_open.refresh_from_db()
     assert (closed.sealed, still_open.sealed) == (True, False)
