@@ -33,6 +33,7 @@ from tests.api.test_meetings_api import (
     MEETING_PATHS,
     meetings_api_ids,
 )
+from tests.conftest import allow_creating_partnerships
 from tests.delivery.test_outcomes_api import VALID_BODIES, delivery_api_ids, fill
 
 FRAMEWORK = """format: partnerwell-framework/1
@@ -257,6 +258,8 @@ def _valid_body(op: tuple[str, str], ids: dict[str, int]) -> dict[str, Any]:
 def ids(
     alice: User, bob: User, dave: User, carol: User, partnership_a: Partnership
 ) -> dict[str, int]:
+    # alice starts partnerships in the POST /partnerships bodies, as an administrator allows.
+    allow_creating_partnerships(alice)
     framework = services.framework_store(
         spec=load_framework(FRAMEWORK), document=FRAMEWORK, partnership=partnership_a, by=alice
     )

@@ -24,6 +24,7 @@ from partnerwell.meetings.models import (
     Attendance,
     CalendarToken,
     Decision,
+    HeldReview,
     Meeting,
     MeetingReview,
     MeetingSeries,
@@ -32,6 +33,7 @@ from partnerwell.meetings.models import (
     Minutes,
     Paper,
     PapersPack,
+    ReviewInvitation,
 )
 from tests.url_walk import all_routes
 
@@ -105,6 +107,8 @@ TO_PARTNERSHIP: dict[type[Model], str] = {
     MinuteEntry: "minutes__meeting__partnership",
     Decision: "partnership",
     MeetingReview: "meeting__partnership",
+    ReviewInvitation: "meeting__partnership",
+    HeldReview: "meeting__partnership",
 }
 
 
