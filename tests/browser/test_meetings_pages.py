@@ -122,6 +122,8 @@ def test_a_review_is_answered_from_its_link_without_signing_in(
     page.get_by_role("button", name="Save the meeting").click()
     expect(heading).to_have_text(REVIEWED)
     meeting = page.url
+    # No register was taken, so nobody gets a personal link: the room's shared link, knowingly.
+    page.get_by_label("Also take answers through one shared link and QR code for the room").check()
     page.get_by_role("button", name="Open the review").click()
     link = page.locator("#review-link").input_value()
     check_page(page, "review-01-open")
